@@ -1,0 +1,107 @@
+"""The Sample: one task instance with its hidden target and a reference solution.
+
+Everything here is serialized (trajectories, imported task files), so it is pydantic.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Split = Literal["train", "test"]
+SPLITS: tuple[Split, ...] = ("train", "test")
+
+
+class AnswerType(StrEnum):
+    """How a submitted answer is parsed and compared; one scorer per type."""
+
+    NUMBER = "number"  # float, compared with a tolerance or an official [lower, upper] range
+    INTEGER = "integer"  # exact integer (scores, counts)
+    STRING = "string"  # one string, compared after normalisation
+    STRING_SET = "string_set"  # unordered set of strings: all gold items, no extras
+    ORDERED_LIST = "ordered_list"  # list of strings whose order matters
+    DATE = "date"  # calendar date (ISO 8601 after parsing), optionally a datetime
+    BOOLEAN = "boolean"  # true / false
+
+
+class Target(BaseModel):
+    """The hidden ground truth of a sample and how to compare against it.
+
+    ``value`` is the canonical answer (a float, an int, a string, a list of strings, an ISO date
+    string, a bool). ``lower``/``upper`` give an official acceptance range for numbers (as the
+    MedCalc-Bench files do); ``rel_tol``/``abs_tol`` apply when no range is given.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    answer_type: AnswerType
+    value: Any
+    lower: float | None = None
+    upper: float | None = None
+    rel_tol: float | None = None
+    abs_tol: float | None = None
+
+
+class Resource(BaseModel):
+    """Something the agent may inspect and use: a SQLite database, a file or a directory.
+
+    ``path`` is absolute and points into the user cache (built data) or a user-provided location.
+    Databases are always opened read-only.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["sqlite", "file", "directory"]
+    name: str
+    path: str
+    description: str = ""
+
+
+class Solution(BaseModel):
+    """Reference code that provably produces the target when run in the sandbox.
+
+    Python solutions must leave the answer in a variable named ``answer``; SQL solutions run
+    against the sample's first sqlite resource and the answer is derived from the result rows by
+    the dataset's ``answer_from_rows`` rule (recorded in ``sql_answer``).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    language: Literal["python", "sql"]
+    code: str
+    sql_answer: Literal["column_set", "first_value", "first_column_list", "none"] = "none"
+
+
+class Sample(BaseModel):
+    """One task instance. Deterministic from (dataset, category, split, index, seed)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    dataset: str
+    category: str
+    split: Split
+    index: int
+    seed: int
+    prompt: str
+    resources: tuple[Resource, ...] = ()
+    target: Target
+    solution: Solution
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def answer_type(self) -> AnswerType:
+        return self.target.answer_type
+
+    def public_view(self) -> dict[str, Any]:
+        """What an agent (or `tasks show` without --reveal) may see: no target, no solution."""
+        return self.model_dump(mode="json", exclude={"target", "solution"}) | {
+            "answer_type": self.target.answer_type.value
+        }
+
+
+def make_sample_id(dataset: str, category: str, split: Split, index: int, seed: int) -> str:
+    """A stable, readable id; the same arguments always give the same id."""
+    return f"{dataset}/{category}/{split}/{seed}/{index}"

@@ -1,0 +1,90 @@
+"""Choosing which samples a run or a validation covers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from pydantic import BaseModel, ValidationError
+
+from medagentgym.catalog.dataset import iter_samples
+from medagentgym.catalog.registry import get_dataset
+from medagentgym.catalog.sample import SPLITS, Sample, Split
+
+
+class Selection(BaseModel):
+    """Generated samples by dataset/category/split/count/seed, or an imported samples file."""
+
+    datasets: list[str] = []
+    categories: list[str] = []
+    splits: list[Split] = ["test"]
+    limit_per_category: int | None = None
+    seed: int = 0
+    samples_file: str | None = None
+
+
+class SamplesFileError(ValueError):
+    pass
+
+
+def read_samples_file(path: Path) -> list[Sample]:
+    """Samples written by an importer (one JSON object per line). Bad lines are named, not skipped."""
+    samples: list[Sample] = []
+    problems: list[str] = []
+    with Path(path).open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                samples.append(Sample.model_validate(json.loads(line)))
+            except (json.JSONDecodeError, ValidationError) as exc:
+                problems.append(f"line {number}: {str(exc).splitlines()[0]}")
+    if problems:
+        shown = "; ".join(problems[:5])
+        raise SamplesFileError(f"{path}: {len(problems)} unreadable sample line(s): {shown}")
+    return samples
+
+
+def select_samples(selection: Selection) -> Iterator[Sample]:
+    if selection.samples_file:
+        yield from read_samples_file(Path(selection.samples_file))
+        return
+    from medagentgym.catalog.registry import dataset_names
+
+    names = selection.datasets or dataset_names()
+    for name in names:
+        dataset = get_dataset(name)
+        known = {c.name for c in dataset.categories()}
+        wanted: Sequence[str] | None = [c for c in selection.categories if c in known] or None
+        if selection.categories and wanted is None:
+            continue
+        for split in selection.splits:
+            if split not in SPLITS:
+                raise ValueError(f"unknown split {split!r}")
+            yield from iter_samples(
+                dataset,
+                categories=wanted,
+                split=split,
+                limit_per_category=selection.limit_per_category,
+                seed=selection.seed,
+            )
+
+
+def find_sample(sample_id: str, samples_file: Path | None = None) -> Sample:
+    """Regenerate a sample from its id (dataset/category/split/seed/index), or find it in a file."""
+    if samples_file is not None:
+        for sample in read_samples_file(samples_file):
+            if sample.id == sample_id:
+                return sample
+        raise KeyError(f"no sample {sample_id!r} in {samples_file}")
+    parts = sample_id.split("/")
+    if len(parts) != 5:
+        raise KeyError(f"{sample_id!r} is not a generated sample id (dataset/category/split/seed/index)")
+    dataset, category, split, seed, index = parts
+    if split not in SPLITS:
+        raise KeyError(f"unknown split {split!r} in {sample_id!r}")
+    ds = get_dataset(dataset)
+    if category not in {c.name for c in ds.categories()}:
+        raise KeyError(f"dataset {dataset!r} has no category {category!r}")
+    return ds.generate(category, split, int(index), int(seed))  # type: ignore[arg-type]

@@ -1,0 +1,254 @@
+"""The ``medagentgym`` command line: noun, then verb."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from medagentgym.catalog import SPLITS, all_datasets, get_dataset
+from medagentgym.catalog.registry import UnknownDatasetError
+from medagentgym.catalog.selection import (
+    SamplesFileError,
+    Selection,
+    find_sample,
+    select_samples,
+)
+from medagentgym.env.env import EnvConfig
+from medagentgym.paths import cache_dir
+
+app = typer.Typer(no_args_is_help=True, help="MedAgentGym: biomedical coding tasks for LLM agents.")
+tasks_app = typer.Typer(no_args_is_help=True, help="Browse the task catalog.")
+data_app = typer.Typer(no_args_is_help=True, help="Build embedded data into the user cache.")
+app.add_typer(tasks_app, name="tasks")
+app.add_typer(data_app, name="data")
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+@tasks_app.command("list")
+def tasks_list(
+    dataset: Annotated[Optional[str], typer.Option(help="Only this dataset.")] = None,
+) -> None:
+    """Datasets, their categories and instance counts per split."""
+    try:
+        datasets = [get_dataset(dataset)] if dataset else all_datasets()
+    except UnknownDatasetError as exc:
+        raise _fail(str(exc)) from None
+    table = Table(title="MedAgentGym task catalog")
+    for column in ("dataset", "category", "answer type", *SPLITS):
+        table.add_column(column, justify="right" if column in SPLITS else "left")
+    totals = dict.fromkeys(SPLITS, 0)
+    for ds in datasets:
+        for category in ds.categories():
+            counts = [category.count(s) for s in SPLITS]
+            for split, n in zip(SPLITS, counts, strict=True):
+                totals[split] += n
+            table.add_row(ds.name, category.name, category.answer_type.value, *map(str, counts))
+    table.add_section()
+    table.add_row("total", "", "", *(str(totals[s]) for s in SPLITS))
+    console.print(table)
+
+
+@tasks_app.command("show")
+def tasks_show(
+    sample_id: Annotated[str, typer.Argument(help="dataset/category/split/seed/index, or an imported id")],
+    reveal: Annotated[bool, typer.Option(help="Also show the hidden target and the solution.")] = False,
+    samples: Annotated[Optional[Path], typer.Option(help="Imported samples file holding the id.")] = None,
+) -> None:
+    """One sample as the agent sees it (the target stays hidden unless --reveal)."""
+    try:
+        sample = find_sample(sample_id, samples)
+    except (KeyError, UnknownDatasetError, SamplesFileError) as exc:
+        raise _fail(str(exc).strip("'\"")) from None
+    view = sample.model_dump(mode="json") if reveal else sample.public_view()
+    typer.echo(json.dumps(view, indent=2, ensure_ascii=False))
+
+
+@data_app.command("build")
+def data_build(
+    datasets: Annotated[Optional[list[str]], typer.Argument(help="Datasets to build (default: all).")] = None,
+    force: Annotated[bool, typer.Option(help="Rebuild even if present.")] = False,
+) -> None:
+    """Build databases and files of datasets into the user cache."""
+    try:
+        chosen = [get_dataset(n) for n in datasets] if datasets else all_datasets()
+    except UnknownDatasetError as exc:
+        raise _fail(str(exc)) from None
+    for ds in chosen:
+        ds.build(force=force)
+        console.print(f"built {ds.name} in {cache_dir()}")
+
+
+@app.command("import")
+def import_cmd(
+    dataset: Annotated[str, typer.Argument(help="Dataset whose official task file this is.")],
+    source: Annotated[Path, typer.Argument(help="Official task file (JSONL).", exists=True, dir_okay=False)],
+    output: Annotated[Optional[Path], typer.Option(help="Samples JSONL to write.")] = None,
+    db: Annotated[
+        Optional[Path], typer.Option(help="Folder of the real database's CSV files (EHR datasets).")
+    ] = None,
+    split: Annotated[str, typer.Option(help="Split the rows belong to.")] = "test",
+) -> None:
+    """Turn official task rows into samples (answers checked or recomputed with our code)."""
+    try:
+        ds = get_dataset(dataset)
+    except UnknownDatasetError as exc:
+        raise _fail(str(exc)) from None
+    target = output or cache_dir() / "imports" / dataset / f"{source.stem}.samples.jsonl"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    options: dict[str, object] = {"split": split}
+    if db is not None:
+        options["db"] = db
+    try:
+        report = ds.import_file(source, target, **options)
+    except TypeError as exc:
+        raise _fail(f"{dataset} does not accept these options: {exc}") from None
+    typer.echo(report.model_dump_json(indent=2))
+    console.print(f"wrote {report.samples_written} samples to {target}")
+
+
+def _selection(
+    dataset: list[str] | None,
+    category: list[str] | None,
+    split: list[str] | None,
+    limit_per_category: int | None,
+    seed: int,
+    samples: Path | None,
+) -> Selection:
+    return Selection(
+        datasets=dataset or [],
+        categories=category or [],
+        splits=split or ["test"],  # type: ignore[arg-type]
+        limit_per_category=limit_per_category,
+        seed=seed,
+        samples_file=str(samples) if samples else None,
+    )
+
+
+DatasetOpt = Annotated[Optional[list[str]], typer.Option("--dataset", "-d", help="Dataset (repeatable).")]
+CategoryOpt = Annotated[Optional[list[str]], typer.Option("--category", "-c", help="Category (repeatable).")]
+SplitOpt = Annotated[Optional[list[str]], typer.Option("--split", help="train or test (repeatable).")]
+
+
+@app.command("run")
+def run_cmd(
+    policy: Annotated[str, typer.Option(help="Policy: oracle or wrong-answer.")] = "oracle",
+    dataset: DatasetOpt = None,
+    category: CategoryOpt = None,
+    split: SplitOpt = None,
+    limit_per_category: Annotated[Optional[int], typer.Option(help="Samples per category.")] = 2,
+    seed: Annotated[int, typer.Option(help="Generation seed of the samples.")] = 0,
+    samples: Annotated[Optional[Path], typer.Option(help="Imported samples JSONL instead.")] = None,
+    epochs: Annotated[int, typer.Option(help="Episodes per sample (K).")] = 1,
+    workers: Annotated[int, typer.Option(help="Episodes run at once.")] = 2,
+    out: Annotated[Optional[Path], typer.Option(help="Run folder (resumes if it exists).")] = None,
+    max_turns: Annotated[int, typer.Option(help="Turn limit per episode.")] = 15,
+    action_format: Annotated[str, typer.Option(help="json or tools.")] = "json",
+    reveal_verdict: Annotated[bool, typer.Option(help="Tell the agent whether it was right.")] = False,
+    debug_hint: Annotated[bool, typer.Option(help="Enable the debug_hint action.")] = False,
+) -> None:
+    """Run a policy over a selection of samples into a resumable run folder, then report."""
+    from medagentgym.policies import POLICIES
+    from medagentgym.rollout import run_samples
+    from medagentgym.runs.report import print_report
+    from medagentgym.runs.store import RunLockedError, RunManifest, RunStore
+
+    if policy not in POLICIES:
+        raise _fail(f"unknown policy {policy!r} (known: {', '.join(POLICIES)})")
+    selection = _selection(dataset, category, split, limit_per_category, seed, samples)
+    try:
+        chosen = list(select_samples(selection))
+    except (UnknownDatasetError, SamplesFileError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    if not chosen:
+        raise _fail("the selection holds no samples")
+    config = EnvConfig(
+        max_turns=max_turns,
+        action_format=action_format,  # type: ignore[arg-type]
+        reveal_verdict=reveal_verdict,
+        enable_debug_hint=debug_hint,
+    )
+    the_policy = POLICIES[policy](action_format=action_format)
+    run_id = datetime.now(UTC).strftime("%Y%m%d-%H%M%S") + f"-{policy}"
+    run_dir = out or Path("runs") / run_id
+    manifest = RunManifest(
+        run_id=run_id,
+        created_at=datetime.now(UTC).isoformat(),
+        policy=the_policy.info.model_dump(),
+        selection=selection.model_dump(),
+        env=config.model_dump(),
+        episodes_planned=len(chosen) * epochs,
+    )
+    try:
+        store = RunStore(run_dir, manifest)
+    except RunLockedError as exc:
+        raise _fail(str(exc)) from None
+    with store:
+        before = len(store.done)
+        if before:
+            console.print(f"resuming {run_dir}: {before} episodes already done")
+        summary = run_samples(chosen, the_policy, store, env_config=config, epochs=epochs, workers=workers)
+    console.print(
+        f"ran {summary.written} episodes ({summary.skipped} already done), "
+        f"{summary.successes} successful; statuses {summary.by_status}"
+    )
+    print_report(run_dir, console)
+
+
+@app.command("report")
+def report_cmd(run: Annotated[Path, typer.Argument(help="Run folder.")]) -> None:
+    """Success by dataset and category for a run folder."""
+    from medagentgym.runs.report import print_report
+
+    try:
+        print_report(run, console)
+    except FileNotFoundError as exc:
+        raise _fail(str(exc)) from None
+
+
+@app.command("validate")
+def validate_cmd(
+    dataset: DatasetOpt = None,
+    category: CategoryOpt = None,
+    split: SplitOpt = None,
+    limit_per_category: Annotated[
+        Optional[int], typer.Option(help="Samples per category (default: all).")
+    ] = None,
+    seed: int = 0,
+    samples: Annotated[Optional[Path], typer.Option(help="Validate imported samples instead.")] = None,
+    workers: int = 2,
+) -> None:
+    """Run the oracle over the catalog: every sample must score 1 (exit 1 otherwise)."""
+    from medagentgym.validation import validate
+
+    selection = _selection(dataset, category, split or list(SPLITS), limit_per_category, seed, samples)
+    try:
+        result = validate(selection, workers=workers, progress=console)
+    except (UnknownDatasetError, SamplesFileError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    console.print(result.table())
+    if result.failures:
+        for failure in result.failures[:20]:
+            err.print(f"[red]FAIL[/] {failure}")
+        raise typer.Exit(1)
+    console.print(f"[green]all {result.total} samples score 1 with the oracle[/]")
+
+
+def main() -> None:  # pragma: no cover - console entry
+    app(prog_name="medagentgym")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,170 @@
+"""Importer for the official MedCalc-Bench task files (JSONL rows of the MedAgentGym release).
+
+One sample per row whose calculator is implemented here: the prompt shows the patient note and
+the question, the target is the official answer with its official range, and the reference
+solution recomputes the answer from the row's "Relevant Entities" with our calculator. Running
+that solution (the oracle) therefore measures how often our calculators agree with the labels;
+``ImportReport.details`` records that agreement per calculator.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from medagentgym.catalog.dataset import ImportReport
+from medagentgym.catalog.sample import AnswerType, Sample, Solution, Split, Target
+from medagentgym.datasets.medcalcbench.categories import DATASET_NAME, CalculatorSpec, spec_by_official_id
+from medagentgym.datasets.medcalcbench.entities import EntityError, givens_from_entities, parse_entities
+from medagentgym.datasets.medcalcbench.generate import build_prompt
+from medagentgym.datasets.medcalcbench.solution import compute, render_solution
+
+REQUIRED_FIELDS = ("Row Number", "Calculator ID", "Patient Note", "Question", "Relevant Entities", "Ground Truth Answer")
+
+
+def _float(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def official_target(row: dict[str, Any], spec: CalculatorSpec) -> Target:
+    """The official answer: exact integer for scores with a point range, else a number range."""
+    answer = _float(row["Ground Truth Answer"])
+    if answer is None:
+        raise EntityError(f"Ground Truth Answer is not a number: {row['Ground Truth Answer']!r}")
+    lower, upper = _float(row.get("Lower Limit")), _float(row.get("Upper Limit"))
+    if spec.answer_type is AnswerType.INTEGER and answer.is_integer() and (lower is None or lower == upper):
+        return Target(answer_type=AnswerType.INTEGER, value=int(answer))
+    if lower is None or upper is None:
+        lower, upper = sorted((answer * (1 - spec.tolerance), answer * (1 + spec.tolerance)))
+    return Target(answer_type=AnswerType.NUMBER, value=answer, lower=lower, upper=upper)
+
+
+def within(target: Target, value: float | int | None) -> bool:
+    if value is None:
+        return False
+    if target.answer_type is AnswerType.INTEGER:
+        return int(value) == int(target.value) and float(value) == float(int(value))
+    assert target.lower is not None and target.upper is not None
+    return target.lower <= float(value) <= target.upper
+
+
+def convert_row(row: dict[str, Any], spec: CalculatorSpec, split: Split) -> tuple[Sample, float | int | None, str | None]:
+    """The sample of one official row, our value for it (None if not computable) and why not."""
+    target = official_target(row, spec)
+    row_number = int(row["Row Number"])
+    ours: float | int | None = None
+    problem: str | None = None
+    try:
+        givens, _unused = givens_from_entities(spec, parse_entities(str(row["Relevant Entities"])))
+        ours = compute(spec.function, givens, spec.answer_type)
+        code = render_solution(spec.function, givens, spec.answer_type)
+    except (EntityError, ZeroDivisionError, ValueError, KeyError) as error:
+        problem = f"{type(error).__name__}: {error}"
+        code = f"# The official entities cannot feed the calculator: {problem}\nanswer = None\n"
+    note = str(row["Patient Note"]).strip()
+    sample = Sample(
+        id=f"{DATASET_NAME}/{spec.name}/{split}/official-{row_number}",
+        dataset=DATASET_NAME,
+        category=spec.name,
+        split=split,
+        index=row_number,
+        seed=0,
+        prompt=build_prompt(note, str(row["Question"]).strip(), target.answer_type),
+        target=target,
+        solution=Solution(language="python", code=code),
+        metadata={
+            "source": "official",
+            "official_row_number": row_number,
+            "official_calculator_id": spec.official_id,
+            "official_answer": row["Ground Truth Answer"],
+            "official_lower": row.get("Lower Limit"),
+            "official_upper": row.get("Upper Limit"),
+            "our_value": ours,
+            "agrees": within(target, ours),
+        },
+    )
+    return sample, ours, problem
+
+
+def import_file(source: Path, output: Path, *, split: Split = "test") -> ImportReport:
+    """Read official JSONL rows from ``source``; write samples as JSONL to ``output``."""
+    rows_read = written = skipped = 0
+    messages: list[str] = []
+    unsupported: Counter[str] = Counter()
+    agreement: dict[str, dict[str, Any]] = {}
+    disagreements: list[dict[str, Any]] = []
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with source.open(encoding="utf-8") as lines, output.open("w", encoding="utf-8") as out:
+        for line_number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            rows_read += 1
+            try:
+                row = json.loads(line)
+                if not isinstance(row, dict):
+                    raise ValueError("not a JSON object")
+                missing = [name for name in REQUIRED_FIELDS if name not in row]
+                if missing:
+                    raise ValueError(f"missing fields {missing}")
+                calculator_id = int(row["Calculator ID"])
+            except (ValueError, TypeError) as error:
+                skipped += 1
+                messages.append(f"line {line_number}: skipped, unreadable row ({error})")
+                continue
+            spec = spec_by_official_id(calculator_id)
+            if spec is None:
+                skipped += 1
+                unsupported[f"{calculator_id}: {row.get('Calculator Name', '?')}"] += 1
+                continue
+            try:
+                sample, ours, problem = convert_row(row, spec, split)
+            except EntityError as error:
+                skipped += 1
+                messages.append(f"line {line_number}: skipped, {error}")
+                continue
+            out.write(json.dumps(sample.model_dump(mode="json"), ensure_ascii=False) + "\n")
+            written += 1
+            stats = agreement.setdefault(spec.name, {"official_id": spec.official_id, "rows": 0, "agree": 0, "not_computable": 0})
+            stats["rows"] += 1
+            if sample.metadata["agrees"]:
+                stats["agree"] += 1
+            else:
+                if problem is not None:
+                    stats["not_computable"] += 1
+                disagreements.append(
+                    {
+                        "row": sample.metadata["official_row_number"],
+                        "category": spec.name,
+                        "ours": ours,
+                        "official": row["Ground Truth Answer"],
+                        "lower": row.get("Lower Limit"),
+                        "upper": row.get("Upper Limit"),
+                        "problem": problem,
+                    }
+                )
+    for stats in agreement.values():
+        stats["rate"] = stats["agree"] / stats["rows"] if stats["rows"] else 0.0
+    total_rows = sum(s["rows"] for s in agreement.values())
+    total_agree = sum(s["agree"] for s in agreement.values())
+    if unsupported:
+        messages.append(f"{sum(unsupported.values())} rows of calculators not implemented here were skipped")
+    return ImportReport(
+        dataset=DATASET_NAME,
+        source=str(source),
+        rows_read=rows_read,
+        samples_written=written,
+        rows_skipped=skipped,
+        details={
+            "split": split,
+            "agreement": dict(sorted(agreement.items())),
+            "overall": {"rows": total_rows, "agree": total_agree, "rate": total_agree / total_rows if total_rows else 0.0},
+            "unsupported_calculators": dict(sorted(unsupported.items())),
+            "disagreements": disagreements,
+        },
+        messages=messages,
+    )

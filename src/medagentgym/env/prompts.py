@@ -1,0 +1,51 @@
+"""The text an agent sees at the start of an episode: task, resources, answer format, actions."""
+
+from __future__ import annotations
+
+from medagentgym.catalog.sample import AnswerType, Sample
+
+ANSWER_FORMATS: dict[AnswerType, str] = {
+    AnswerType.NUMBER: "a single number (e.g. 42.7), without units",
+    AnswerType.INTEGER: "a single integer (e.g. 3)",
+    AnswerType.STRING: "a single string",
+    AnswerType.STRING_SET: 'a JSON list of strings holding every answer item and nothing else (e.g. ["a", "b"]); order does not matter',
+    AnswerType.ORDERED_LIST: "a JSON list of strings in the asked order",
+    AnswerType.DATE: 'a date as "YYYY-MM-DD" (or "YYYY-MM-DD HH:MM:SS" when a time is asked)',
+    AnswerType.BOOLEAN: "true or false",
+}
+
+JSON_ACTIONS = """\
+Reply with exactly one JSON object per turn, for example {"action": "execute_python", "code": "print(1)"}.
+Actions:
+- {"action": "list_tables", "database": optional name} lists tables with row counts.
+- {"action": "describe_table", "table": T} shows columns and types.
+- {"action": "distinct_values", "table": T, "column": C, "limit": 30} shows frequent values.
+- {"action": "sample_rows", "table": T, "n": 5} shows the first rows.
+- {"action": "search", "term": "text"} fuzzy-searches the database's text values (exact spellings).
+- {"action": "list_files"} lists the task's files.
+- {"action": "execute_python", "code": "..."} runs Python; variables persist between calls;
+  pandas (pd), numpy (np), sqlite3 and json are imported; DATABASES maps database names to paths.
+- {"action": "execute_sql", "query": "...", "database": optional name} runs a read-only SQL query.
+{debug_line}- {"action": "submit", "answer": ...} submits the final answer and ends the episode.
+Only the submitted answer is graded, never printed output."""
+
+TOOL_ACTIONS = """\
+Use the provided tools to inspect the data and run code; variables persist between execute_python
+calls. Call `submit` with the final answer to end the episode: only the submitted answer is graded."""
+
+
+def render_task(sample: Sample, *, action_format: str = "json", debug_hint: bool = False) -> str:
+    """The first observation of an episode."""
+    parts = [sample.prompt.strip()]
+    if sample.resources:
+        lines = [f"- {r.name} ({r.kind}){': ' + r.description if r.description else ''}" for r in sample.resources]
+        parts.append("Resources:\n" + "\n".join(lines))
+    parts.append(f"Answer format: {ANSWER_FORMATS[sample.answer_type]}.")
+    if action_format == "json":
+        debug_line = (
+            '- {"action": "debug_hint"} explains the last error.\n' if debug_hint else ""
+        )
+        parts.append(JSON_ACTIONS.replace("{debug_line}", debug_line))
+    else:
+        parts.append(TOOL_ACTIONS)
+    return "\n\n".join(parts)

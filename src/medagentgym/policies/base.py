@@ -1,0 +1,49 @@
+"""The Policy protocol: the conversation so far in, the next model output out.
+
+A policy knows nothing about datasets. ``start_episode`` hands it the Sample so that test
+policies (the oracle, scripted wrong answers) can read the reference solution; model policies
+ignore it and return themselves.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, runtime_checkable
+
+from pydantic import BaseModel, Field
+
+from medagentgym.catalog.sample import Sample
+from medagentgym.runs.schema import PolicyInfo, TokenUsage
+
+
+class PolicyReply(BaseModel):
+    """One model turn: text content and/or tool calls (OpenAI shape), with token usage."""
+
+    content: str | None = None
+    tool_calls: list[dict[str, Any]] | None = None
+    usage: TokenUsage = Field(default_factory=TokenUsage)
+
+    def as_message(self) -> dict[str, Any]:
+        message: dict[str, Any] = {"role": "assistant", "content": self.content}
+        if self.tool_calls:
+            message["tool_calls"] = self.tool_calls
+        return message
+
+    def as_action(self) -> Any:
+        """What the env parses: the tool calls if any, else the raw text."""
+        return self.tool_calls if self.tool_calls else (self.content or "")
+
+
+class PolicyError(RuntimeError):
+    """The policy could not produce output for reasons outside the model (API down, etc.).
+
+    Recorded as an infrastructure failure of the episode, never scored as the model's failure.
+    """
+
+
+@runtime_checkable
+class Policy(Protocol):
+    info: PolicyInfo
+
+    def start_episode(self, sample: Sample) -> Policy: ...
+
+    def act(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> PolicyReply: ...

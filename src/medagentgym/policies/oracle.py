@@ -1,0 +1,112 @@
+"""Policies that know the answer, for validation and tests.
+
+The oracle behaves like a careful agent that already knows the method: it inspects the resources,
+runs the sample's reference solution in the sandbox, reads the answer back from the execution
+output and submits it. If the sandbox, the solution or the scorer is broken, the oracle fails, which
+is what ``medagentgym validate`` relies on. ``WrongAnswerPolicy`` does the same work and then
+submits a deliberately altered answer: it must always score 0.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from typing import Any
+
+from medagentgym.catalog.sample import AnswerType, Sample
+from medagentgym.policies.base import Policy, PolicyReply
+from medagentgym.runs.schema import PolicyInfo
+
+ANSWER_MARKER = "__MEDAGENTGYM_ANSWER__"
+
+
+def _answer_probe(solution_code: str) -> str:
+    return (
+        f"{solution_code.rstrip()}\n\n"
+        "import json as _json\n"
+        f"print({ANSWER_MARKER!r}, _json.dumps(answer, default=str))\n"
+    )
+
+
+def _answer_from_observation(text: str) -> Any:
+    for line in reversed(text.splitlines()):
+        if line.startswith(ANSWER_MARKER):
+            return json.loads(line[len(ANSWER_MARKER) :].strip())
+    return None
+
+
+class OraclePolicy:
+    """Inspect, run the reference solution, submit what it printed."""
+
+    name = "oracle"
+
+    def __init__(self, *, action_format: str = "json") -> None:
+        self.action_format = action_format
+        self.info = PolicyInfo(name=self.name, action_format=action_format)  # type: ignore[arg-type]
+        self._sample: Sample | None = None
+
+    def start_episode(self, sample: Sample) -> Policy:
+        episode = type(self)(action_format=self.action_format)
+        episode._sample = sample
+        return episode
+
+    def transform_answer(self, answer: Any, sample: Sample) -> Any:
+        return answer
+
+    def _plan(self, turn: int, last_observation: str) -> dict[str, Any]:
+        assert self._sample is not None, "start_episode() first"
+        sample = self._sample
+        if turn == 0:
+            has_db = any(r.kind == "sqlite" for r in sample.resources)
+            return {"action": "list_tables"} if has_db else {"action": "list_files"}
+        if turn == 1:
+            return {"action": "execute_python", "code": _answer_probe(sample.solution.code)}
+        answer = self.transform_answer(_answer_from_observation(last_observation), sample)
+        return {"action": "submit", "answer": answer}
+
+    def act(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> PolicyReply:
+        turn = sum(1 for m in messages if m.get("role") == "assistant")
+        last = messages[-1].get("content") or "" if messages else ""
+        action = self._plan(turn, str(last))
+        if self.action_format == "tools":
+            name = action.pop("action")
+            call = {
+                "id": f"call_{uuid.uuid4().hex[:12]}",
+                "type": "function",
+                "function": {"name": name, "arguments": json.dumps(action)},
+            }
+            return PolicyReply(content=None, tool_calls=[call])
+        return PolicyReply(content=json.dumps(action))
+
+
+def wrong_answer(answer: Any, answer_type: AnswerType) -> Any:
+    """A plausible but wrong version of a correct answer, per answer type."""
+    match answer_type:
+        case AnswerType.NUMBER:
+            value = float(answer)
+            return value * 1.5 + 7.0
+        case AnswerType.INTEGER:
+            return int(float(answer)) + 1
+        case AnswerType.BOOLEAN:
+            return not (answer in (True, 1) or str(answer).lower() in ("true", "1", "yes"))
+        case AnswerType.DATE:
+            text = str(answer)
+            parsed = dt.datetime.fromisoformat(text) if " " in text or "T" in text else None
+            if parsed is not None:
+                return (parsed + dt.timedelta(days=1)).isoformat(sep=" ")
+            return (dt.date.fromisoformat(text) + dt.timedelta(days=1)).isoformat()
+        case AnswerType.STRING_SET | AnswerType.ORDERED_LIST:
+            items = list(answer) if isinstance(answer, list) else [answer]
+            return [*items, "zz-not-an-answer"]
+        case _:
+            return f"{answer} (not)"
+
+
+class WrongAnswerPolicy(OraclePolicy):
+    """Does the oracle's work, then submits a wrong answer: the graders must give 0."""
+
+    name = "wrong-answer"
+
+    def transform_answer(self, answer: Any, sample: Sample) -> Any:
+        return wrong_answer(answer, sample.answer_type)

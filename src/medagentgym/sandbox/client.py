@@ -1,0 +1,514 @@
+"""The client side: start the fork-server, open sessions, run steps, enforce the hard limits.
+
+Everything a session process sends back is untrusted (agent code runs in it): replies are read
+with a size limit and a deadline, validated, and any deviation kills that session and starts a
+fresh one with the same resources, so the caller always gets an :class:`ExecResult`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from medagentgym.catalog.sample import Resource
+from medagentgym.sandbox.limits import SandboxLimits
+from medagentgym.sandbox.protocol import FrameTimeout, PeerClosed, ProtocolError, read_frame, write_frame
+from medagentgym.sandbox.results import ExecResult
+from medagentgym.sandbox.runtime import truncation_marker
+
+_READY_MAX_BYTES = 64 * 1024
+_MARKER_ROOM = 128  # characters a truncation marker may add to a capped field
+
+
+class SandboxError(RuntimeError):
+    """The sandbox infrastructure failed (server not running, session could not start)."""
+
+
+class SessionClosedError(SandboxError):
+    """A step was requested on a session that was closed."""
+
+
+class _StepReply(BaseModel):
+    """A session's reply, validated strictly: it comes from a process running agent code."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    seq: int
+    status: Literal["ok", "error", "timeout", "infra_error"]
+    stdout: str = ""
+    stderr: str = ""
+    value_repr: str | None = None
+    error: str | None = None
+    timed_out: bool = False
+    truncated: bool = False
+
+
+@dataclass
+class _Child:
+    """One session process as the client sees it."""
+
+    sock: socket.socket
+    pid: int
+    pidfd: int | None
+    token: str
+    session_dir: Path
+    scratch_dir: Path
+    io_dir: Path
+    discarded: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def exited(self, wait_s: float = 0.0) -> bool:
+        if self.pidfd is None:
+            try:
+                os.kill(self.pid, 0)
+            except ProcessLookupError:
+                return True
+            return False
+        poller = select.poll()
+        poller.register(self.pidfd, select.POLLIN)
+        return bool(poller.poll(int(wait_s * 1000)))
+
+    def kill(self) -> None:
+        try:
+            if self.pidfd is not None:
+                signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+            else:
+                os.kill(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.exited(wait_s=5.0)
+
+
+def _read_capped(path: Path, cap: int) -> tuple[str, bool]:
+    """Read at most ``cap`` bytes of a file the session could have tampered with."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+    except OSError:
+        return "", False
+    try:
+        size = os.fstat(fd).st_size
+        data = os.read(fd, min(size, cap))
+    except OSError:
+        return "", False
+    finally:
+        os.close(fd)
+    text = data.decode("utf-8", "replace")
+    if size > len(data):
+        return text + truncation_marker(size - len(data)), True
+    return text, False
+
+
+def _clip(text: str | None, cap: int) -> tuple[str | None, bool]:
+    if text is None or len(text) <= cap + _MARKER_ROOM:
+        return text, False
+    return text[:cap] + truncation_marker(len(text) - cap), True
+
+
+def _minimal_env() -> dict[str, str]:
+    bin_dir = os.path.dirname(sys.executable)
+    return {"PATH": f"{bin_dir}:/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
+
+
+@dataclass
+class _ServerHandle:
+    """What must be cleaned up when the server goes away (also from a finalizer)."""
+
+    proc: subprocess.Popen[bytes]
+    control: socket.socket
+    root: Path
+
+    def shutdown(self) -> None:
+        with contextlib.suppress(OSError):
+            self.control.close()  # the server sees EOF, kills its sessions and exits
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+class SandboxServer:
+    """A warm fork-server; a context manager. ``open_session`` is safe to call from any thread.
+
+    ``level`` and ``layers`` name the isolation actually applied to sessions; record them with
+    every trajectory.
+    """
+
+    def __init__(
+        self,
+        limits: SandboxLimits | None = None,
+        *,
+        layers: Sequence[str] | None = None,
+        start_timeout_s: float = 120.0,
+    ) -> None:
+        self.limits = limits or SandboxLimits()
+        self._layer_request = None if layers is None else tuple(layers)
+        self._start_timeout_s = start_timeout_s
+        self._lock = threading.Lock()
+        self._control_lock = threading.Lock()
+        self._handle: _ServerHandle | None = None
+        self._finalizer: weakref.finalize | None = None
+        self._closed = False
+        self._sessions: weakref.WeakSet[Session] = weakref.WeakSet()
+        self.level: str = "none"
+        self.layers: tuple[str, ...] = ()
+        self.skipped_layers: dict[str, str] = {}
+        self.pid: int | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def __enter__(self) -> SandboxServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def start(self) -> None:
+        with self._lock:
+            if self._closed:
+                raise SandboxError("sandbox server was closed")
+            if self._handle is not None:
+                return
+            self._handle = self._launch()
+            self._finalizer = weakref.finalize(self, self._handle.shutdown)
+
+    def _launch(self) -> _ServerHandle:
+        root = Path(tempfile.mkdtemp(prefix="medagentgym-sandbox-"))  # 0700
+        client_end, server_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        command = [
+            sys.executable, "-I", "-m", "medagentgym.sandbox.server",
+            "--control-fd", str(server_end.fileno()), "--root", str(root),
+        ]
+        if self._layer_request is not None:
+            command += ["--layers", ",".join(self._layer_request)]
+        log_path = root / "server.log"
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen(
+                command,
+                env=_minimal_env(),
+                cwd=root,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+                pass_fds=[server_end.fileno()],
+                start_new_session=True,  # a terminal's Ctrl-C goes to the client only
+            )
+        server_end.close()
+        handle = _ServerHandle(proc, client_end, root)
+        client_end.settimeout(self._start_timeout_s)
+        try:
+            message = client_end.recv(_READY_MAX_BYTES)
+            ready = json.loads(message) if message else {}
+        except (OSError, ValueError) as exc:
+            message, ready = b"", {"error": str(exc)}
+        if ready.get("op") != "ready":
+            log_tail = log_path.read_bytes()[-4000:].decode("utf-8", "replace")
+            handle.shutdown()
+            raise SandboxError(f"sandbox server failed to start: {ready.get('error', '')}\n{log_tail}")
+        client_end.settimeout(None)
+        self.level = str(ready["level"])
+        self.layers = tuple(str(name) for name in ready["layers"])
+        self.skipped_layers = {str(k): str(v) for k, v in dict(ready.get("skipped", {})).items()}
+        self.pid = int(ready["pid"])
+        return handle
+
+    def close(self) -> None:
+        """Close all sessions, stop the server, remove its files."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            sessions = list(self._sessions)
+        for session in sessions:
+            session.close()
+        if self._finalizer is not None:
+            self._finalizer()  # runs _ServerHandle.shutdown once
+
+    @property
+    def running(self) -> bool:
+        return self._handle is not None and not self._closed and self._handle.proc.poll() is None
+
+    # -- sessions --------------------------------------------------------------------------
+
+    def open_session(
+        self, resources: Sequence[Resource] = (), limits: SandboxLimits | None = None
+    ) -> Session:
+        self.start()
+        session = Session(self, tuple(resources), limits or self.limits)
+        with self._lock:
+            if self._closed:
+                session.close()
+                raise SandboxError("sandbox server was closed")
+            self._sessions.add(session)
+        return session
+
+    def _spawn(self, resources: Sequence[Resource], limits: SandboxLimits) -> _Child:
+        handle = self._handle
+        if handle is None or self._closed:
+            raise SandboxError("sandbox server is not running")
+        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        request = {
+            "op": "open",
+            "resources": [r.model_dump(mode="json", include={"kind", "name", "path"}) for r in resources],
+            "limits": limits.model_dump(mode="json"),
+        }
+        try:
+            with self._control_lock:
+                socket.send_fds(handle.control, [json.dumps(request).encode()], [theirs.fileno()])
+        except OSError as exc:
+            mine.close()
+            raise SandboxError(f"sandbox server is not reachable: {exc}") from exc
+        finally:
+            theirs.close()
+        try:
+            ready = read_frame(mine, _READY_MAX_BYTES, deadline=time.monotonic() + 60.0)
+            if ready.get("op") != "ready":
+                raise SandboxError(f"session failed to start: {ready.get('error')}")
+            pid = int(ready["pid"])
+            pidfd = _pidfd(pid)
+            child = _Child(
+                sock=mine,
+                pid=pid,
+                pidfd=pidfd,
+                token=str(ready["token"]),
+                session_dir=Path(ready["session_dir"]),
+                scratch_dir=Path(ready["scratch_dir"]),
+                io_dir=Path(ready["io_dir"]),
+            )
+            if pidfd is not None:  # closed with the object, so kill() never hits a reused number
+                weakref.finalize(child, os.close, pidfd)
+        except (ProtocolError, OSError, KeyError, ValueError, TypeError) as exc:
+            mine.close()
+            raise SandboxError(f"session failed to start: {exc}") from exc
+        mine.settimeout(None)
+        return child
+
+    def _discard(self, child: _Child) -> None:
+        """Kill a session process, tell the server, remove its files. Idempotent."""
+        with child.lock:
+            if child.discarded:
+                return
+            child.discarded = True
+        child.kill()
+        with contextlib.suppress(OSError):
+            child.sock.close()
+        handle = self._handle
+        if handle is not None:
+            with contextlib.suppress(OSError), self._control_lock:
+                handle.control.send(json.dumps({"op": "release", "token": child.token}).encode())
+        shutil.rmtree(child.session_dir, ignore_errors=True)
+
+    def _exit_reason(self, child: _Child, wait_s: float = 1.0) -> str:
+        """Why a session process ended, as the server saw it (it reaps and records)."""
+        handle = self._handle
+        if handle is None:
+            return "unknown cause"
+        path = handle.root / "status" / child.token
+        deadline = time.monotonic() + wait_s
+        while True:
+            text, _ = _read_capped(path, 200)
+            if text or time.monotonic() > deadline:
+                return text or "unknown cause"
+            time.sleep(0.005)
+
+
+def _pidfd(pid: int) -> int | None:
+    """A descriptor for the session process, immune to pid reuse (Linux >= 5.3)."""
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None
+
+
+class Session:
+    """One episode's sandbox: a persistent namespace in a hardened process. A context manager.
+
+    One thread at a time per session (steps are serialized); different sessions may be used
+    from different threads at once.
+    """
+
+    def __init__(self, server: SandboxServer, resources: tuple[Resource, ...], limits: SandboxLimits) -> None:
+        self._server = server
+        self.resources = resources
+        self.limits = limits
+        self._lock = threading.Lock()
+        self._closed = False
+        self._seq = 0
+        cap = limits.output_bytes + _MARKER_ROOM
+        # ASCII-escaped JSON: at most 12 bytes per character (surrogate pairs), 4 capped fields.
+        self._max_reply = 4 * 12 * cap + 64 * 1024
+        self._child: _Child | None = server._spawn(resources, limits)
+        self._finalizer = weakref.finalize(self, _discard_later, server, [self._child])
+        self.restarts = 0
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- properties ------------------------------------------------------------------------
+
+    @property
+    def alive(self) -> bool:
+        child = self._child
+        return not self._closed and child is not None and not child.exited()
+
+    @property
+    def pid(self) -> int:
+        return self._require_child().pid
+
+    @property
+    def scratch_dir(self) -> Path:
+        return self._require_child().scratch_dir
+
+    def _require_child(self) -> _Child:
+        child = self._child
+        if child is None:
+            raise SessionClosedError("session has no running process")
+        return child
+
+    # -- steps -----------------------------------------------------------------------------
+
+    def run_python(self, code: str, timeout_s: float | None = None) -> ExecResult:
+        """Run a snippet in the session's namespace; a final expression is echoed."""
+        timeout = self.limits.timeout_s if timeout_s is None else timeout_s
+        return self._step({"op": "python", "code": code, "timeout_s": timeout}, timeout)
+
+    def run_sql(
+        self, query: str, database: str | None = None, timeout_s: float | None = None, max_rows: int = 50
+    ) -> ExecResult:
+        """Run one statement on a session database (read-only); the table is in ``stdout``."""
+        if max_rows < 1:
+            raise ValueError("max_rows must be at least 1")
+        timeout = self.limits.timeout_s if timeout_s is None else timeout_s
+        request = {"op": "sql", "query": query, "database": database, "timeout_s": timeout, "max_rows": max_rows}
+        return self._step(request, timeout)
+
+    def _step(self, request: dict[str, Any], timeout_s: float) -> ExecResult:
+        with self._lock:
+            if self._closed:
+                raise SessionClosedError("session is closed")
+            started = time.monotonic()
+            child = self._child
+            if child is None:  # an earlier restart failed; try again
+                try:
+                    child = self._child = self._server._spawn(self.resources, self.limits)
+                    self._finalizer.detach()
+                    self._finalizer = weakref.finalize(self, _discard_later, self._server, [child])
+                except SandboxError as exc:
+                    return ExecResult(status="infra_error", error=str(exc), duration_s=time.monotonic() - started)
+            self._seq += 1
+            request["seq"] = self._seq
+            deadline = started + timeout_s + self.limits.hard_grace_s
+            try:
+                child.sock.settimeout(max(deadline - time.monotonic(), 0.001))
+                write_frame(child.sock, request)
+                raw = read_frame(child.sock, self._max_reply, deadline)
+            except (FrameTimeout, TimeoutError):
+                return self._abandon(child, "timeout", started, timeout_s)
+            except (PeerClosed, OSError):
+                return self._abandon(child, "died", started, timeout_s)
+            except ProtocolError as exc:
+                return self._abandon(child, f"malformed reply ({exc})", started, timeout_s)
+            try:
+                reply = _StepReply.model_validate(raw)
+            except ValidationError as exc:
+                return self._abandon(child, f"malformed reply ({exc.error_count()} invalid fields)", started, timeout_s)
+            if reply.seq != self._seq:
+                return self._abandon(child, "malformed reply (out of sequence)", started, timeout_s)
+            return self._result(reply, time.monotonic() - started)
+
+    def _result(self, reply: _StepReply, duration: float) -> ExecResult:
+        cap = self.limits.output_bytes
+        stdout, cut_out = _clip(reply.stdout, cap)
+        stderr, cut_err = _clip(reply.stderr, cap)
+        value_repr, cut_value = _clip(reply.value_repr, cap)
+        error, _ = _clip(reply.error, cap)
+        return ExecResult(
+            status=reply.status,
+            stdout=stdout or "",
+            stderr=stderr or "",
+            value_repr=value_repr,
+            error=error,
+            duration_s=duration,
+            timed_out=reply.timed_out,
+            truncated=reply.truncated or cut_out or cut_err or cut_value,
+        )
+
+    def _abandon(self, child: _Child, why: str, started: float, timeout_s: float) -> ExecResult:
+        """Kill a session that overran, died or misbehaved; start a fresh one in its place."""
+        child.kill()
+        if self._closed:
+            self._server._discard(child)
+            self._child = None
+            return ExecResult(status="infra_error", error="session was closed during the step",
+                              duration_s=time.monotonic() - started)
+        cap = self.limits.output_bytes
+        stdout, cut_out = _read_capped(child.io_dir / "stdout", cap)
+        stderr, cut_err = _read_capped(child.io_dir / "stderr", cap)
+        if why == "timeout":
+            status: Literal["timeout", "crashed"] = "timeout"
+            message = (
+                f"step exceeded its time limit of {timeout_s:g} s and did not stop; the session "
+                "was killed"
+            )
+        else:
+            status = "crashed"
+            reason = self._server._exit_reason(child) if why == "died" else why
+            message = f"session process ended: {reason}"
+        self._server._discard(child)
+        self._child = None
+        restarted = False
+        try:
+            self._child = self._server._spawn(self.resources, self.limits)
+            self._finalizer.detach()
+            self._finalizer = weakref.finalize(self, _discard_later, self._server, [self._child])
+            restarted = True
+            self.restarts += 1
+            message += "; a fresh session was started and earlier variables are gone"
+        except SandboxError as exc:
+            message += f"; starting a fresh session failed: {exc}"
+        return ExecResult(
+            status=status,
+            stdout=stdout,
+            stderr=stderr,
+            error=message,
+            duration_s=time.monotonic() - started,
+            timed_out=status == "timeout",
+            truncated=cut_out or cut_err,
+            session_restarted=restarted,
+        )
+
+    def close(self) -> None:
+        """Kill the session process and remove its scratch dir. Idempotent."""
+        self._closed = True
+        child = self._child
+        if child is not None:
+            self._server._discard(child)
+        self._finalizer.detach()
+
+
+def _discard_later(server: SandboxServer, holder: list[_Child]) -> None:
+    """Finalizer of a session dropped without ``close()``."""
+    for child in holder:
+        server._discard(child)

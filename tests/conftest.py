@@ -1,0 +1,100 @@
+"""Shared fixtures: a private cache per test session, a warm sandbox server, toy samples."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# Built data must never land in the user's real cache during tests.
+os.environ.setdefault("MEDAGENTGYM_CACHE", tempfile.mkdtemp(prefix="medagentgym-test-cache-"))
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+REFERENCE_DIR = REPO_ROOT.parent / "shared" / "reference" / "medagentgym-release"
+
+
+@pytest.fixture(scope="session")
+def sandbox_server() -> Iterator[object]:
+    from medagentgym.sandbox import SandboxServer
+
+    with SandboxServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def toy_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("toy") / "toy.sqlite"
+    conn = sqlite3.connect(path)
+    conn.execute("create table patients (subject_id integer, gender text, age integer, drug text)")
+    rows = [
+        (1, "F", 34, "metoprolol"),
+        (2, "M", 71, "furosemide"),
+        (3, "F", 58, "metoprolol"),
+        (4, "M", 45, "insulin glargine"),
+        (5, "F", 80, "heparin sodium"),
+    ]
+    conn.executemany("insert into patients values (?, ?, ?, ?)", rows)
+    conn.commit()
+    conn.close()
+    return path
+
+
+@pytest.fixture(scope="session")
+def toy_samples(toy_db: Path) -> list[object]:
+    from medagentgym.catalog import AnswerType, Resource, Sample, Solution, Target
+
+    db = Resource(kind="sqlite", name="toy", path=str(toy_db), description="toy patients table")
+    query = "select count(*) from patients where gender = 'F'"
+    sql_code = (
+        "import sqlite3\n"
+        "conn = sqlite3.connect(f\"file:{DATABASES['toy']}?mode=ro\", uri=True)\n"
+        f"answer = conn.execute({query!r}).fetchone()[0]\n"
+    )
+    return [
+        Sample(
+            id="toy/count_female/test/0/0",
+            dataset="toy",
+            category="count_female",
+            split="test",
+            index=0,
+            seed=0,
+            prompt="How many female patients are in the toy database?",
+            resources=(db,),
+            target=Target(answer_type=AnswerType.INTEGER, value=3),
+            solution=Solution(language="python", code=sql_code),
+        ),
+        Sample(
+            id="toy/bmi/test/0/0",
+            dataset="toy",
+            category="bmi",
+            split="test",
+            index=0,
+            seed=0,
+            prompt="A patient weighs 70 kg and is 175 cm tall. What is the BMI in kg/m^2?",
+            target=Target(answer_type=AnswerType.NUMBER, value=22.857, rel_tol=0.05),
+            solution=Solution(language="python", code="answer = round(70 / 1.75 ** 2, 3)\n"),
+        ),
+        Sample(
+            id="toy/drugs_female/test/0/0",
+            dataset="toy",
+            category="drugs_female",
+            split="test",
+            index=0,
+            seed=0,
+            prompt="Which drugs do female patients receive?",
+            resources=(db,),
+            target=Target(answer_type=AnswerType.STRING_SET, value=["heparin sodium", "metoprolol"]),
+            solution=Solution(
+                language="python",
+                code=(
+                    "import sqlite3\n"
+                    "conn = sqlite3.connect(f\"file:{DATABASES['toy']}?mode=ro\", uri=True)\n"
+                    "answer = sorted({r[0] for r in conn.execute(\"select drug from patients where gender='F'\")})\n"
+                ),
+            ),
+        ),
+    ]
