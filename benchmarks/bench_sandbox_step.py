@@ -29,7 +29,9 @@ GROUP_BY = "SELECT g, COUNT(*) AS n, AVG(v) AS mean_v FROM t GROUP BY g ORDER BY
 def _build_db(path: Path) -> None:
     connection = sqlite3.connect(path)
     connection.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, g TEXT, v REAL)")
-    connection.executemany("INSERT INTO t VALUES (?, ?, ?)", [(i, f"g{i % 50}", i * 0.5) for i in range(10_000)])
+    connection.executemany(
+        "INSERT INTO t VALUES (?, ?, ?)", [(i, f"g{i % 50}", i * 0.5) for i in range(10_000)]
+    )
     connection.commit()
     connection.close()
 
@@ -76,7 +78,9 @@ def _pss_kib(pid: int) -> tuple[int, int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--idle-sessions", type=int, default=100)
     args = parser.parse_args()
@@ -140,11 +144,17 @@ def main() -> None:
 
     print(f"sandbox level: {level}  layers: {', '.join(layers)}")
     print(f"repeats per cell: {args.repeats} (after one warm-up); latency is client-observed, ms\n")
-    header = f"{'snippet':<28} {'python -c median':>17} {'p90':>8} {'session median':>15} {'p90':>8} {'ratio':>8}"
+    header = (
+        f"{'snippet':<28} {'python -c median':>17} {'p90':>8} {'session median':>15} {'p90':>8} {'ratio':>8}"
+    )
     print(header)
     print("-" * len(header))
     for label, (cold_med, cold_p90), (warm_med, warm_p90) in rows:
-        print(f"{label:<28} {cold_med:>17.2f} {cold_p90:>8.2f} {warm_med:>15.3f} {warm_p90:>8.3f} {cold_med / warm_med:>7.0f}x")
+        ratio = cold_med / warm_med
+        print(
+            f"{label:<28} {cold_med:>17.2f} {cold_p90:>8.2f} "
+            f"{warm_med:>15.3f} {warm_p90:>8.3f} {ratio:>7.0f}x"
+        )
     print()
     open_med, open_p90 = _stats(opens)
     close_med, close_p90 = _stats(closes)

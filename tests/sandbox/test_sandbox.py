@@ -73,13 +73,17 @@ def test_last_expression_is_echoed_like_a_notebook(session: Session) -> None:
 
 
 def test_namespace_is_preseeded(session: Session) -> None:
-    result = session.run_python("(pd.__name__, np.__name__, sqlite3.__name__, json.__name__, math.pi > 3, DATABASES)")
+    result = session.run_python(
+        "(pd.__name__, np.__name__, sqlite3.__name__, json.__name__, math.pi > 3, DATABASES)"
+    )
     assert result.value_repr == "('pandas', 'numpy', 'sqlite3', 'json', True, {})"
 
 
 def test_pandas_works_in_a_session(session: Session) -> None:
-    result = session.run_python("df = pd.DataFrame({'a': range(1000), 'g': [i % 2 for i in range(1000)]})\n"
-                                "int(df.groupby('g').a.sum().loc[1])")
+    result = session.run_python(
+        "df = pd.DataFrame({'a': range(1000), 'g': [i % 2 for i in range(1000)]})\n"
+        "int(df.groupby('g').a.sum().loc[1])"
+    )
     assert result.status == "ok", result.error
     assert result.value_repr == str(sum(range(1, 1000, 2)))
 
@@ -194,7 +198,9 @@ def test_hard_timeout_kills_and_restarts(server: SandboxServer) -> None:
     with server.open_session(limits=limits) as s:
         s.run_python("lost = 1")
         old_pid, old_scratch = s.pid, s.scratch_dir
-        code = "import signal\nsignal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})\nwhile True:\n    pass"
+        code = (
+            "import signal\nsignal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})\nwhile True:\n    pass"
+        )
         result = s.run_python(code)
         assert result.status == "timeout"
         assert result.timed_out and result.session_restarted
@@ -346,7 +352,10 @@ def test_scratch_dir_per_session_with_home_and_tmpdir(server: SandboxServer) -> 
     with server.open_session() as first, server.open_session() as second:
         assert first.scratch_dir != second.scratch_dir
         assert first.scratch_dir.is_dir()
-        where = first.run_python("import os, tempfile\n(os.getcwd(), os.environ['HOME'], os.environ['TMPDIR'], tempfile.gettempdir())")
+        where = first.run_python(
+            "import os, tempfile\n"
+            "(os.getcwd(), os.environ['HOME'], os.environ['TMPDIR'], tempfile.gettempdir())"
+        )
         assert where.value_repr == repr((str(first.scratch_dir),) * 4)
         first.run_python("open('note.txt', 'w').write('hello')\nsecret_var = 1")
         assert (first.scratch_dir / "note.txt").read_text() == "hello"
@@ -358,9 +367,7 @@ def test_scratch_dir_per_session_with_home_and_tmpdir(server: SandboxServer) -> 
 
 def test_environment_is_scrubbed(session: Session, server: SandboxServer) -> None:
     assert os.environ.get(SECRET_VAR) == SECRET_VALUE  # the client has it; the sandbox must not
-    result = session.run_python(
-        "import os\n(sorted(os.environ), open('/proc/self/environ', 'rb').read())"
-    )
+    result = session.run_python("import os\n(sorted(os.environ), open('/proc/self/environ', 'rb').read())")
     assert result.status == "ok"
     assert result.value_repr is not None
     assert SECRET_VAR not in result.value_repr and SECRET_VALUE not in result.value_repr
@@ -376,7 +383,8 @@ def test_rlimits_are_applied(server: SandboxServer) -> None:
     with server.open_session(limits=limits) as s:
         result = s.run_python(
             "import resource as r\n"
-            "[r.getrlimit(getattr(r, n))[0] for n in ('RLIMIT_AS', 'RLIMIT_CPU', 'RLIMIT_FSIZE', 'RLIMIT_NOFILE', 'RLIMIT_CORE')]"
+            "names = ('RLIMIT_AS', 'RLIMIT_CPU', 'RLIMIT_FSIZE', 'RLIMIT_NOFILE', 'RLIMIT_CORE')\n"
+            "[r.getrlimit(getattr(r, n))[0] for n in names]"
         )
         assert result.value_repr == repr([2 * 1024**3, 123, 8 * 1024**2, 64, 0])
         too_big = s.run_python("open('big.bin', 'wb').write(b'0' * (9 * 1024**2))")
@@ -487,3 +495,20 @@ def test_escaped_processes_die_with_the_server() -> None:
         assert result.value_repr is not None
         escaped = int(result.value_repr)
     assert _gone(escaped)
+
+
+def test_sessions_die_with_a_killed_server_and_steps_report_infra_error() -> None:
+    import signal
+
+    with SandboxServer() as srv, srv.open_session() as s:
+        session_pid = s.pid
+        assert srv.pid is not None
+        os.kill(srv.pid, signal.SIGKILL)
+        assert _gone(session_pid)  # PR_SET_PDEATHSIG
+        first = s.run_python("1")
+        assert first.status == "crashed"
+        assert not first.session_restarted
+        assert first.error is not None and "failed" in first.error
+        second = s.run_python("1")
+        assert second.status == "infra_error"
+        assert not srv.running

@@ -96,8 +96,11 @@ class Sample(BaseModel):
         return self.target.answer_type
 
     def public_view(self) -> dict[str, Any]:
-        """What an agent (or `tasks show` without --reveal) may see: no target, no solution."""
-        return self.model_dump(mode="json", exclude={"target", "solution"}) | {
+        """What an agent (or `tasks show` without --reveal) may see.
+
+        Metadata is hidden too: datasets keep gold SQL and extracted parameters there.
+        """
+        return self.model_dump(mode="json", exclude={"target", "solution", "metadata"}) | {
             "answer_type": self.target.answer_type.value
         }
 

@@ -195,8 +195,14 @@ class SandboxServer:
         root = Path(tempfile.mkdtemp(prefix="medagentgym-sandbox-"))  # 0700
         client_end, server_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         command = [
-            sys.executable, "-I", "-m", "medagentgym.sandbox.server",
-            "--control-fd", str(server_end.fileno()), "--root", str(root),
+            sys.executable,
+            "-I",
+            "-m",
+            "medagentgym.sandbox.server",
+            "--control-fd",
+            str(server_end.fileno()),
+            "--root",
+            str(root),
         ]
         if self._layer_request is not None:
             command += ["--layers", ",".join(self._layer_request)]
@@ -401,10 +407,18 @@ class Session:
         if max_rows < 1:
             raise ValueError("max_rows must be at least 1")
         timeout = self.limits.timeout_s if timeout_s is None else timeout_s
-        request = {"op": "sql", "query": query, "database": database, "timeout_s": timeout, "max_rows": max_rows}
+        request = {
+            "op": "sql",
+            "query": query,
+            "database": database,
+            "timeout_s": timeout,
+            "max_rows": max_rows,
+        }
         return self._step(request, timeout)
 
     def _step(self, request: dict[str, Any], timeout_s: float) -> ExecResult:
+        if not timeout_s > 0:
+            raise ValueError("timeout_s must be positive")
         with self._lock:
             if self._closed:
                 raise SessionClosedError("session is closed")
@@ -416,7 +430,9 @@ class Session:
                     self._finalizer.detach()
                     self._finalizer = weakref.finalize(self, _discard_later, self._server, [child])
                 except SandboxError as exc:
-                    return ExecResult(status="infra_error", error=str(exc), duration_s=time.monotonic() - started)
+                    return ExecResult(
+                        status="infra_error", error=str(exc), duration_s=time.monotonic() - started
+                    )
             self._seq += 1
             request["seq"] = self._seq
             deadline = started + timeout_s + self.limits.hard_grace_s
@@ -433,7 +449,9 @@ class Session:
             try:
                 reply = _StepReply.model_validate(raw)
             except ValidationError as exc:
-                return self._abandon(child, f"malformed reply ({exc.error_count()} invalid fields)", started, timeout_s)
+                return self._abandon(
+                    child, f"malformed reply ({exc.error_count()} invalid fields)", started, timeout_s
+                )
             if reply.seq != self._seq:
                 return self._abandon(child, "malformed reply (out of sequence)", started, timeout_s)
             return self._result(reply, time.monotonic() - started)
@@ -461,16 +479,18 @@ class Session:
         if self._closed:
             self._server._discard(child)
             self._child = None
-            return ExecResult(status="infra_error", error="session was closed during the step",
-                              duration_s=time.monotonic() - started)
+            return ExecResult(
+                status="infra_error",
+                error="session was closed during the step",
+                duration_s=time.monotonic() - started,
+            )
         cap = self.limits.output_bytes
         stdout, cut_out = _read_capped(child.io_dir / "stdout", cap)
         stderr, cut_err = _read_capped(child.io_dir / "stderr", cap)
         if why == "timeout":
             status: Literal["timeout", "crashed"] = "timeout"
             message = (
-                f"step exceeded its time limit of {timeout_s:g} s and did not stop; the session "
-                "was killed"
+                f"step exceeded its time limit of {timeout_s:g} s and did not stop; the session " "was killed"
             )
         else:
             status = "crashed"

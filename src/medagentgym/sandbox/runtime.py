@@ -11,12 +11,14 @@ from __future__ import annotations
 import ast
 import builtins
 import ctypes
+import faulthandler
 import io
 import linecache
 import os
 import signal
 import socket
 import sqlite3
+import sys
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -239,9 +241,7 @@ def render_table(columns: list[str], rows: list[tuple[Any, ...]], total: int) ->
     widths = [max([len(header[i])] + [len(r[i]) for r in cells]) for i in range(len(header))]
     lines = [" | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip()]
     lines.append("-+-".join("-" * w for w in widths))
-    lines.extend(
-        " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells
-    )
+    lines.extend(" | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells)
     if total > len(rows):
         lines.append(f"(showing first {len(rows)} of {total} rows)")
     else:
@@ -277,8 +277,6 @@ class SessionRuntime:
             self._fflush = None
         signal.signal(signal.SIGALRM, self._on_alarm)
         self._begin()
-        import faulthandler
-
         faulthandler.enable(file=2)  # a segfault leaves its Python traceback in the stderr file
 
     # -- capture ---------------------------------------------------------------------------
@@ -286,13 +284,12 @@ class SessionRuntime:
     def _begin(self) -> None:
         self.stdout.begin()
         self.stderr.begin()
-        import sys
+        sys.stdout = sys.__stdout__ = self.stdout.stream  # type: ignore[misc,assignment]
+        sys.stderr = sys.__stderr__ = self.stderr.stream  # type: ignore[misc,assignment]
 
-        sys.stdout = sys.__stdout__ = self.stdout.stream  # type: ignore[misc]
-        sys.stderr = sys.__stderr__ = self.stderr.stream  # type: ignore[misc]
-
-    def _finish(self, status: str, value_repr: str | None = None, error: str | None = None,
-                timed_out: bool = False) -> dict[str, Any]:
+    def _finish(
+        self, status: str, value_repr: str | None = None, error: str | None = None, timed_out: bool = False
+    ) -> dict[str, Any]:
         if self._fflush is not None:
             self._fflush(None)  # C stdio buffers of extensions
         out, out_cut = self.stdout.collect()

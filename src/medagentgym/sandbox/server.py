@@ -34,13 +34,29 @@ from typing import Any
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-from medagentgym.sandbox.hardening import ChildContext, PreparedLayers, apply_layers, prepare_layers  # noqa: E402
+from medagentgym.sandbox.hardening import (  # noqa: E402
+    ChildContext,
+    PreparedLayers,
+    apply_layers,
+    prepare_layers,
+)
 from medagentgym.sandbox.limits import SandboxLimits  # noqa: E402
 from medagentgym.sandbox.protocol import write_frame  # noqa: E402
 from medagentgym.sandbox.runtime import SessionRuntime, serve  # noqa: E402
 
-PRELOAD = ("numpy", "pandas", "scipy", "scipy.stats", "sqlite3", "json", "math", "statistics",
-           "datetime", "re", "collections")
+PRELOAD = (
+    "numpy",
+    "pandas",
+    "scipy",
+    "scipy.stats",
+    "sqlite3",
+    "json",
+    "math",
+    "statistics",
+    "datetime",
+    "re",
+    "collections",
+)
 # Names every session namespace starts with (alias -> module).
 SEEDED = {"pd": "pandas", "np": "numpy", "sqlite3": "sqlite3", "json": "json", "math": "math"}
 MAX_CONTROL_MESSAGE = 1 << 20
@@ -141,8 +157,8 @@ class ForkServer:
                 os.waitpid(-1, 0)
             except ChildProcessError:
                 break
-        shutil.rmtree(self.sessions_root, ignore_errors=True)
-        shutil.rmtree(self.status_root, ignore_errors=True)
+        # The whole private dir: the client removes it too, unless it died (then only we can).
+        shutil.rmtree(self.root, ignore_errors=True)
 
     # -- requests --------------------------------------------------------------------------
 
@@ -202,13 +218,18 @@ class ForkServer:
         self.by_pid[pid] = record
         self.by_token[token] = record
 
-    def _child(self, conn: socket.socket, token: str, session_dir: Path,
-               resources: list[dict[str, str]], limits: SandboxLimits) -> None:
+    def _child(
+        self,
+        conn: socket.socket,
+        token: str,
+        session_dir: Path,
+        resources: list[dict[str, str]],
+        limits: SandboxLimits,
+    ) -> None:
         os.setpgid(0, 0)  # its own process group, so whatever it spawns is killed with it
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        gc.unfreeze()
         ctx = ChildContext(
             scratch_dir=session_dir / "work",
             io_dir=session_dir / "io",

@@ -279,6 +279,9 @@ class _Generator:
         tail_rng = random.Random(seed + 1)
         self.dx_pick = self._code_picker(h["common_diagnoses"], tail_rng.sample(dx_codes, 900))
         self.sg_pick = self._code_picker(h["common_procedures"], tail_rng.sample(sg_codes, 300))
+        self.specimens = _Weighted(self.v.specimens, [s["weight"] for s in self.v.specimens])
+        self.input_pick = _Weighted(self.v.inputs, [float(r["weight"]) for r in self.v.inputs])
+        self.output_pick = _Weighted(self.v.outputs, [float(r["weight"]) for r in self.v.outputs])
         self.lab_panels: dict[str, list[_LabItem]] = {}
         for lab in self.v.labs:
             self.lab_panels.setdefault(lab.panel, []).append(lab)
@@ -551,12 +554,11 @@ class _Generator:
         rng = self.rng
         if rng.random() > 0.45:
             return
-        specimens = _Weighted(self.v.specimens, [s["weight"] for s in self.v.specimens])
         span = (adm.end - adm.admit).total_seconds()
         times = sorted({rng.randint(600, max(int(span) - 60, 700)) // 60 for _ in range(rng.randint(1, 5))})
         for minutes in times:
             when = adm.admit + timedelta(minutes=minutes)
-            spec = specimens.pick(rng)
+            spec = self.specimens.pick(rng)
             org = rng.choice(spec["organisms"]) if rng.random() < spec["positive"] else None
             self.rows.add("microbiologyevents", subject_id, adm.hadm_id, _ts(_minute(when)),
                           spec["name"], org)
@@ -595,10 +597,8 @@ class _Generator:
 
     def inputs_outputs(self, subject_id: int, stay: _IcuStay) -> None:
         rng = self.rng
-        inputs = _Weighted(self.v.inputs, [float(r["weight"]) for r in self.v.inputs])
-        outputs = _Weighted(self.v.outputs, [float(r["weight"]) for r in self.v.outputs])
-        chosen_in = {inputs.pick(rng)["itemid"]: None for _ in range(rng.randint(1, 5))}
-        chosen_out = {outputs.pick(rng)["itemid"]: None for _ in range(rng.randint(1, 3))}
+        chosen_in = {self.input_pick.pick(rng)["itemid"]: None for _ in range(rng.randint(1, 5))}
+        chosen_out = {self.output_pick.pick(rng)["itemid"]: None for _ in range(rng.randint(1, 3))}
         by_id = {r["itemid"]: r for r in self.v.inputs + self.v.outputs}
         for table, chosen, gap in (("inputevents_cv", chosen_in, (2, 8)),
                                    ("outputevents", chosen_out, (1, 4))):
