@@ -512,3 +512,27 @@ def test_sessions_die_with_a_killed_server_and_steps_report_infra_error() -> Non
         second = s.run_python("1")
         assert second.status == "infra_error"
         assert not srv.running
+
+
+def test_close_during_a_step_ends_the_step(server: SandboxServer) -> None:
+    import time
+
+    s = server.open_session()
+    marker = s.scratch_dir / "running"
+    outcome: list[str] = []
+
+    def step() -> None:
+        code = "import time\nopen('running', 'w').close()\ntime.sleep(30)"
+        outcome.append(s.run_python(code, timeout_s=60).status)
+
+    thread = threading.Thread(target=step)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not marker.exists() and time.monotonic() < deadline:  # wait until the step runs
+        time.sleep(0.01)
+    assert marker.exists()
+    s.close()  # from another thread, while that thread holds the session's step lock
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+    assert outcome == ["infra_error"]
+    assert not s.alive

@@ -4,7 +4,8 @@
         result = session.run_python("df = pd.DataFrame({'a': [1, 2]})\\ndf.a.sum()")
         result.value_repr  # '3'
 
-See ``docs``/SANDBOX.md in the design notes for why this shape.
+Why this shape (fork-server, session per episode, named hardening layers): the design note
+SANDBOX.md. Record ``SandboxServer.level`` and ``.layers`` with every trajectory.
 """
 
 from medagentgym.sandbox.client import SandboxError, SandboxServer, Session, SessionClosedError

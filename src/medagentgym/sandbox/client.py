@@ -168,9 +168,9 @@ class SandboxServer:
         self._finalizer: weakref.finalize | None = None
         self._closed = False
         self._sessions: weakref.WeakSet[Session] = weakref.WeakSet()
-        self.level: str = "none"
-        self.layers: tuple[str, ...] = ()
-        self.skipped_layers: dict[str, str] = {}
+        self._level = "none"
+        self._layers: tuple[str, ...] = ()
+        self._skipped: dict[str, str] = {}
         self.pid: int | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -231,9 +231,9 @@ class SandboxServer:
             handle.shutdown()
             raise SandboxError(f"sandbox server failed to start: {ready.get('error', '')}\n{log_tail}")
         client_end.settimeout(None)
-        self.level = str(ready["level"])
-        self.layers = tuple(str(name) for name in ready["layers"])
-        self.skipped_layers = {str(k): str(v) for k, v in dict(ready.get("skipped", {})).items()}
+        self._level = str(ready["level"])
+        self._layers = tuple(str(name) for name in ready["layers"])
+        self._skipped = {str(k): str(v) for k, v in dict(ready.get("skipped", {})).items()}
         self.pid = int(ready["pid"])
         return handle
 
@@ -248,6 +248,25 @@ class SandboxServer:
             session.close()
         if self._finalizer is not None:
             self._finalizer()  # runs _ServerHandle.shutdown once
+
+    @property
+    def level(self) -> str:
+        """Isolation level of this server's sessions (``rlimits`` so far); starts the server."""
+        if not self._closed:
+            self.start()
+        return self._level
+
+    @property
+    def layers(self) -> tuple[str, ...]:
+        """Names of the hardening layers applied to every session, in order; starts the server."""
+        if not self._closed:
+            self.start()
+        return self._layers
+
+    @property
+    def skipped_layers(self) -> dict[str, str]:
+        """Requested layers this kernel does not offer, with the reason."""
+        return dict(self._skipped)
 
     @property
     def running(self) -> bool:

@@ -95,6 +95,7 @@ class ForkServer:
         self.by_token: dict[str, _SessionRecord] = {}
         self.preloaded = {alias: importlib.import_module(name) for alias, name in SEEDED.items()}
         self.base_path = os.environ.get("PATH", os.defpath)
+        self.server_pid = os.getpid()
         self._status_fd = -1
         self._wake_r = self._wake_w = -1
 
@@ -235,7 +236,7 @@ class ForkServer:
             io_dir=session_dir / "io",
             keep_fds=frozenset({conn.fileno()}),
             limits=limits,
-            server_pid=os.getppid(),
+            server_pid=self.server_pid,
             base_path=self.base_path,
         )
         apply_layers(self.layers.layers, ctx)
