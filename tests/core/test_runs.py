@@ -118,6 +118,7 @@ def _write_samples(path: Path, samples, copies: int) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
+@pytest.mark.slow
 def test_resume_after_a_killed_run(tmp_path: Path, toy_samples) -> None:
     samples_file = tmp_path / "samples.jsonl"
     _write_samples(samples_file, toy_samples, copies=100)  # 300 episodes
