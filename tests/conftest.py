@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import tempfile
 from collections.abc import Iterator
@@ -10,8 +11,16 @@ from pathlib import Path
 
 import pytest
 
-# Built data must never land in the user's real cache during tests.
-os.environ.setdefault("MEDAGENTGYM_CACHE", tempfile.mkdtemp(prefix="medagentgym-test-cache-"))
+# Built data must never land in the user's real cache during tests; a cache made here is removed
+# when the session ends (set MEDAGENTGYM_CACHE yourself to keep one between runs).
+_OWN_CACHE = None if os.environ.get("MEDAGENTGYM_CACHE") else tempfile.mkdtemp(prefix="medagentgym-test-cache-")
+if _OWN_CACHE is not None:
+    os.environ["MEDAGENTGYM_CACHE"] = _OWN_CACHE
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _OWN_CACHE is not None:
+        shutil.rmtree(_OWN_CACHE, ignore_errors=True)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REFERENCE_DIR = REPO_ROOT.parent / "shared" / "reference" / "medagentgym-release"

@@ -85,6 +85,30 @@ def is_nonempty(rows: Sequence[Sequence[Any]]) -> bool:
     return any(v is not None for row in rows for v in row)
 
 
+# The rows -> answer rule, one Python expression per answer type over ``rows`` and ``_text``.
+# The same text is evaluated here (targets, imports) and written into every reference solution,
+# so the harness and the sandbox cannot drift apart.
+_ROWS_TO_ANSWER: dict[AnswerType, str] = {
+    AnswerType.STRING_SET: "sorted({_text(r[0]) for r in rows if r and r[0] is not None})",
+    AnswerType.ORDERED_LIST: "[_text(r[0]) for r in rows if r and r[0] is not None]",
+    AnswerType.INTEGER: "int(round(float(rows[0][0])))",
+    AnswerType.NUMBER: "float(rows[0][0])",
+    AnswerType.BOOLEAN: "bool(float(rows[0][0]))",
+    AnswerType.DATE: "str(rows[0][0])",
+    AnswerType.STRING: "_text(rows[0][0])",
+}
+_LIST_TYPES = (AnswerType.STRING_SET, AnswerType.ORDERED_LIST)
+_COMPILED = {kind: compile(expr, f"<answer rule {kind.value}>", "eval") for kind, expr in _ROWS_TO_ANSWER.items()}
+_TEXT_SOURCE = (
+    "def _text(v):\n"
+    "    if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:\n"
+    "        return str(int(v))\n"
+    "    if isinstance(v, bytes):\n"
+    "        return v.decode('utf-8', 'replace').lower()\n"
+    "    return str(v).lower()\n"
+)
+
+
 def answer_from_rows(rows: Sequence[Sequence[Any]], answer_type: AnswerType) -> Any:
     """The typed answer a gold query's rows stand for (the one rule every sample uses).
 
@@ -98,22 +122,9 @@ def answer_from_rows(rows: Sequence[Sequence[Any]], answer_type: AnswerType) -> 
 
     Raises ``ValueError`` for a scalar type when there is no non-NULL first value.
     """
-    if answer_type is AnswerType.STRING_SET:
-        return sorted({_scalar_text(row[0]) for row in rows if row and row[0] is not None})
-    if answer_type is AnswerType.ORDERED_LIST:
-        return [_scalar_text(row[0]) for row in rows if row and row[0] is not None]
-    if not rows or not rows[0] or rows[0][0] is None:
+    if answer_type not in _LIST_TYPES and (not rows or not rows[0] or rows[0][0] is None):
         raise ValueError(f"no value for a {answer_type.value} answer")
-    value = rows[0][0]
-    if answer_type is AnswerType.INTEGER:
-        return int(round(float(value)))
-    if answer_type is AnswerType.NUMBER:
-        return float(value)
-    if answer_type is AnswerType.BOOLEAN:
-        return bool(float(value))
-    if answer_type is AnswerType.DATE:
-        return str(value)
-    return _scalar_text(value)
+    return eval(_COMPILED[answer_type], {"rows": rows, "_text": _scalar_text})  # noqa: S307 - constant rule text
 
 
 def infer_answer_type(sql: str, rows: Sequence[Sequence[Any]]) -> AnswerType:
@@ -145,34 +156,16 @@ def solution_code(sql: str, db_name: str, answer_type: AnswerType) -> str:
     """Self-contained Python that reproduces the target in the sandbox.
 
     The sandbox session pre-defines ``DATABASES: dict[str, str]`` (resource name -> path). The
-    code applies the same rows->answer rule as :func:`answer_from_rows`, written out inline so it
-    needs nothing from this package.
+    code applies the same rows->answer rule as :func:`answer_from_rows` (the same expression
+    text), so it needs nothing from this package.
     """
-    kind = answer_type.value
     return (
         "import sqlite3\n"
         f"con = sqlite3.connect(f\"file:{{DATABASES[{db_name!r}]}}?mode=ro\", uri=True)\n"
         f"rows = con.execute({sql!r}).fetchall()\n"
         "con.close()\n"
-        "def _text(v):\n"
-        "    if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:\n"
-        "        return str(int(v))\n"
-        "    return str(v).lower()\n"
-        f"kind = {kind!r}\n"
-        "if kind == 'string_set':\n"
-        "    answer = sorted({_text(r[0]) for r in rows if r and r[0] is not None})\n"
-        "elif kind == 'ordered_list':\n"
-        "    answer = [_text(r[0]) for r in rows if r and r[0] is not None]\n"
-        "elif kind == 'integer':\n"
-        "    answer = int(round(float(rows[0][0])))\n"
-        "elif kind == 'number':\n"
-        "    answer = float(rows[0][0])\n"
-        "elif kind == 'boolean':\n"
-        "    answer = bool(float(rows[0][0]))\n"
-        "elif kind == 'date':\n"
-        "    answer = str(rows[0][0])\n"
-        "else:\n"
-        "    answer = _text(rows[0][0])\n"
+        f"{_TEXT_SOURCE}"
+        f"answer = {_ROWS_TO_ANSWER[answer_type]}\n"
     )
 
 
