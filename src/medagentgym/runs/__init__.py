@@ -1,0 +1,1 @@
+"""Trajectories, run folders and reports."""
