@@ -28,7 +28,8 @@ tasks_app = typer.Typer(no_args_is_help=True, help="Browse the task catalog.")
 data_app = typer.Typer(no_args_is_help=True, help="Build embedded data into the user cache.")
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(data_app, name="data")
-console = Console(soft_wrap=True)
+# Piped output (logs, CI) gets a width that fits the report tables instead of rich's 80 columns.
+console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 120)
 err = Console(stderr=True, soft_wrap=True)
 
 
