@@ -173,7 +173,8 @@ class MimicIII:
         ``db`` is None for the embedded database, or a folder of the user's MIMIC-III CSVs (loaded
         once into the cache). Answers are recomputed from the gold SQL on that database; the
         official ``answer`` is kept in ``metadata["official_answer"]``. A row whose gold SQL fails
-        to execute is skipped and explained.
+        to execute is skipped and explained; a row whose gold SQL returns nothing on the chosen
+        database is skipped and counted (``skipped_empty``): there is no answer to grade.
         """
         source, output = Path(source), Path(output)
         messages: list[str] = []
@@ -211,7 +212,14 @@ class MimicIII:
                 counters["gold_executed"] += 1
                 nonempty = is_nonempty(rows)
                 counters["gold_nonempty"] += int(nonempty)
-                answer_type = infer_answer_type(original, rows) if nonempty else AnswerType.STRING_SET
+                if not nonempty:
+                    # An empty result has no answer to grade (the scorers refuse empty gold
+                    # sets); on the embedded data it usually names a patient or item that only
+                    # the real MIMIC-III holds. Counted, not written.
+                    counters["skipped_empty"] += 1
+                    skipped += 1
+                    continue
+                answer_type = infer_answer_type(original, rows)
                 answer = answer_from_rows(rows, answer_type)
                 types[answer_type.value] += 1
                 official = row.get("answer")
@@ -225,7 +233,7 @@ class MimicIII:
                 indices[(category, split)] += 1
                 question = str(row.get("question", "")).strip()
                 sample = Sample(
-                    id=make_sample_id(NAME, category, split, index, 0),
+                    id=f"{NAME}/{category}/{split}/official-{row.get('id') or index}",
                     dataset=NAME,
                     category=category,
                     split=split,
@@ -265,6 +273,7 @@ class MimicIII:
                 "gold_executed": counters["gold_executed"],
                 "gold_nonempty": counters["gold_nonempty"],
                 "gold_errors": counters["gold_errors"],
+                "skipped_empty": counters["skipped_empty"],
                 "matches_official_answer": counters["matches_official_answer"],
                 "answer_types": dict(sorted(types.items())),
                 "categories": dict(sorted(Counter(c for c, _ in indices.elements()).items())),
