@@ -62,16 +62,15 @@ class Resource(BaseModel):
 class Solution(BaseModel):
     """Reference code that provably produces the target when run in the sandbox.
 
-    Python solutions must leave the answer in a variable named ``answer``; SQL solutions run
-    against the sample's first sqlite resource and the answer is derived from the result rows by
-    the dataset's ``answer_from_rows`` rule (recorded in ``sql_answer``).
+    Self-contained Python that leaves the answer in a variable named ``answer``. Datasets over
+    databases run their gold SQL from Python (the session defines ``DATABASES``), so the oracle
+    has one way to read any answer back.
     """
 
     model_config = ConfigDict(frozen=True)
 
-    language: Literal["python", "sql"]
+    language: Literal["python"] = "python"
     code: str
-    sql_answer: Literal["column_set", "first_value", "first_column_list", "none"] = "none"
 
 
 class Sample(BaseModel):
