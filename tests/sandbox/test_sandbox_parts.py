@@ -24,7 +24,7 @@ from medagentgym.sandbox.protocol import (
     read_frame,
     write_frame,
 )
-from medagentgym.sandbox.runtime import render_table
+from medagentgym.textfmt import format_table
 
 
 @pytest.fixture()
@@ -106,12 +106,12 @@ def test_limits_validate() -> None:
     assert SandboxLimits().memory_bytes == 4 * 1024**3
 
 
-def test_render_table() -> None:
-    text = render_table(["id", "note"], [(1, None), (22, "two\nlines")], total=5)
+def test_format_table() -> None:
+    text = format_table(["id", "note"], [(1, None), (22, "two\nlines")], total=5)
     lines = text.splitlines()
     assert lines[0] == "id | note"
     assert lines[1] == "---+-----------"
     assert lines[2] == "1  | NULL"
     assert lines[3] == "22 | two\\nlines"
     assert lines[4] == "(showing first 2 of 5 rows)"
-    assert render_table(["n"], [(1,)], total=1).splitlines()[-1] == "(1 row)"
+    assert format_table(["n"], [(1,)], total=1).splitlines()[-1] == "(1 row)"

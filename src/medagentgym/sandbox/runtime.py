@@ -27,10 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from medagentgym.sandbox.protocol import PeerClosed, read_frame, write_frame
+from medagentgym.textfmt import format_table
 
 MAX_REQUEST_BYTES = 64 * 1024 * 1024  # agent code plus framing; the client is trusted
 _CHUNK_CHARS = 1 << 20
-_CELL_WIDTH = 200
 _THIS_FILE = __file__
 _CELL_PREFIX = "<step "
 
@@ -224,31 +224,6 @@ def _tail(text: str, cap: int) -> str:
     return f"...[{len(text) - cap} earlier characters cut]\n" + text[-cap:]
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return "NULL"
-    text = value.hex() if isinstance(value, bytes) else str(value)
-    text = text.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
-    if len(text) > _CELL_WIDTH:
-        text = text[: _CELL_WIDTH - 3] + "..."
-    return text
-
-
-def render_table(columns: list[str], rows: list[tuple[Any, ...]], total: int) -> str:
-    """A psql-like text table; the footer says how many rows there were in all."""
-    cells = [[_cell(v) for v in row] for row in rows]
-    header = [_cell(c) for c in columns]
-    widths = [max([len(header[i])] + [len(r[i]) for r in cells]) for i in range(len(header))]
-    lines = [" | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip()]
-    lines.append("-+-".join("-" * w for w in widths))
-    lines.extend(" | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells)
-    if total > len(rows):
-        lines.append(f"(showing first {len(rows)} of {total} rows)")
-    else:
-        lines.append(f"({total} row{'s' if total != 1 else ''})")
-    return "\n".join(lines) + "\n"
-
-
 class SessionRuntime:
     """The state of one session: namespace, open databases, capture files, step counter."""
 
@@ -398,7 +373,7 @@ class SessionRuntime:
                 total = len(rows)
                 while batch := cursor.fetchmany(1000):
                     total += len(batch)
-                self.stdout.stream.write(render_table(columns, rows, total))
+                self.stdout.stream.write(format_table(columns, rows, total) + "\n")
         except sqlite3.Error as exc:
             if time.monotonic() > deadline and "interrupt" in str(exc).lower():
                 message = f"query exceeded its time limit of {timeout_s:g} s and was interrupted"
