@@ -1,8 +1,10 @@
 """The Policy protocol: the conversation so far in, the next model output out.
 
 A policy knows nothing about datasets. ``start_episode`` hands it the Sample so that test
-policies (the oracle, scripted wrong answers) can read the reference solution; model policies
-ignore it and return themselves.
+policies (the oracle, scripted wrong answers) can read the reference solution, and the episode's
+seed so that K samples of one task differ reproducibly; model policies return a per-episode view
+that carries the seed. ``aact`` is the async form the rollout runner awaits; a policy without a
+native async client may implement it by running ``act`` in a thread.
 """
 
 from __future__ import annotations
@@ -44,6 +46,10 @@ class PolicyError(RuntimeError):
 class Policy(Protocol):
     info: PolicyInfo
 
-    def start_episode(self, sample: Sample) -> Policy: ...
+    def start_episode(self, sample: Sample, *, seed: int = 0) -> Policy: ...
 
     def act(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> PolicyReply: ...
+
+    async def aact(
+        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None
+    ) -> PolicyReply: ...

@@ -46,7 +46,7 @@ class OraclePolicy:
         self.info = PolicyInfo(name=self.name, action_format=action_format)  # type: ignore[arg-type]
         self._sample: Sample | None = None
 
-    def start_episode(self, sample: Sample) -> Policy:
+    def start_episode(self, sample: Sample, *, seed: int = 0) -> Policy:
         episode = type(self)(action_format=self.action_format)
         episode._sample = sample
         return episode
@@ -64,6 +64,11 @@ class OraclePolicy:
             return {"action": "execute_python", "code": _answer_probe(sample.solution.code)}
         answer = self.transform_answer(_answer_from_observation(last_observation), sample)
         return {"action": "submit", "answer": answer}
+
+    async def aact(
+        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None
+    ) -> PolicyReply:
+        return self.act(messages, tools)
 
     def act(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> PolicyReply:
         turn = sum(1 for m in messages if m.get("role") == "assistant")

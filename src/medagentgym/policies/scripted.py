@@ -19,8 +19,13 @@ class ScriptedPolicy:
         self.outputs = list(outputs)
         self.info = PolicyInfo(name=name)
 
-    def start_episode(self, sample: Sample) -> Policy:
+    def start_episode(self, sample: Sample, *, seed: int = 0) -> Policy:
         return self
+
+    async def aact(
+        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None
+    ) -> PolicyReply:
+        return self.act(messages, tools)
 
     def act(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> PolicyReply:
         turn = sum(1 for m in messages if m.get("role") == "assistant")

@@ -41,7 +41,7 @@ def run_episode(
 ) -> Trajectory:
     """Play one episode to the end and return its trajectory."""
     started_at, started = now_iso(), time.perf_counter()
-    agent = policy.start_episode(sample)
+    agent = policy.start_episode(sample, seed=seed)
     tools = env.tools() if env.config.action_format == "tools" else None
     observation, _ = env.reset(seed=seed, options={"sample": sample})
     messages: list[dict[str, Any]] = [
