@@ -143,31 +143,67 @@ CategoryOpt = Annotated[Optional[list[str]], typer.Option("--category", "-c", he
 SplitOpt = Annotated[Optional[list[str]], typer.Option("--split", help="train or test (repeatable).")]
 
 
+def _policy_options(
+    policy: str,
+    action_format: str,
+    model: str | None,
+    base_url: str | None,
+    api_key_env: str | None,
+    temperature: float | None,
+    top_p: float | None,
+    max_tokens: int | None,
+    request_timeout: float | None,
+) -> dict[str, object]:
+    """Only the options the user set (and the action format): each policy validates its own."""
+    options: dict[str, object] = {"action_format": action_format}
+    given = {
+        "model": model,
+        "base_url": base_url,
+        "api_key_env": api_key_env,
+        "temperature": temperature,
+        "top_p": top_p,
+        "max_tokens": max_tokens,
+        "timeout_s": request_timeout,
+    }
+    options.update({k: v for k, v in given.items() if v is not None})
+    return options
+
+
 @app.command("run")
 def run_cmd(
-    policy: Annotated[str, typer.Option(help="Policy: oracle or wrong-answer.")] = "oracle",
+    policy: Annotated[str, typer.Option(help="oracle, wrong-answer, openai or transformers.")] = "oracle",
     dataset: DatasetOpt = None,
     category: CategoryOpt = None,
     split: SplitOpt = None,
     limit_per_category: Annotated[Optional[int], typer.Option(help="Samples per category.")] = 2,
     seed: Annotated[int, typer.Option(help="Generation seed of the samples.")] = 0,
     samples: Annotated[Optional[Path], typer.Option(help="Imported samples JSONL instead.")] = None,
-    epochs: Annotated[int, typer.Option(help="Episodes per sample (K).")] = 1,
-    workers: Annotated[int, typer.Option(help="Episodes run at once.")] = 2,
+    epochs: Annotated[int, typer.Option("--epochs", "-k", help="Episodes per sample (K).")] = 1,
+    concurrency: Annotated[int, typer.Option(help="Episodes (sandbox sessions) alive at once.")] = 8,
+    max_model_calls: Annotated[Optional[int], typer.Option(help="Model calls in flight (default: concurrency).")] = None,
+    episode_timeout: Annotated[Optional[float], typer.Option(help="Wall-clock limit per episode, s.")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Run folder (resumes if it exists).")] = None,
     max_turns: Annotated[int, typer.Option(help="Turn limit per episode.")] = 15,
     action_format: Annotated[str, typer.Option(help="json or tools.")] = "json",
     reveal_verdict: Annotated[bool, typer.Option(help="Tell the agent whether it was right.")] = False,
     debug_hint: Annotated[bool, typer.Option(help="Enable the debug_hint action.")] = False,
+    model: Annotated[Optional[str], typer.Option(help="Model name (openai) or local dir / 'smollm2' (transformers).")] = None,
+    base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1.")] = None,
+    api_key_env: Annotated[Optional[str], typer.Option(help="Name of the env variable holding the API key.")] = None,
+    temperature: Annotated[Optional[float], typer.Option(help="Sampling temperature.")] = None,
+    top_p: Annotated[Optional[float], typer.Option(help="Nucleus sampling.")] = None,
+    max_tokens: Annotated[Optional[int], typer.Option(help="Tokens per model reply.")] = None,
+    request_timeout: Annotated[Optional[float], typer.Option(help="Seconds per model request.")] = None,
+    backend: Annotated[str, typer.Option(help="local or ray.")] = "local",
+    ray_address: Annotated[Optional[str], typer.Option(help="Existing Ray cluster (default: start a local one).")] = None,
+    progress: Annotated[bool, typer.Option(help="Show a live progress line.")] = True,
 ) -> None:
     """Run a policy over a selection of samples into a resumable run folder, then report."""
-    from medagentgym.policies import POLICIES
-    from medagentgym.rollout import run_samples
+    from medagentgym.policies import PolicySpec, UnknownPolicyError, make_policy
+    from medagentgym.rollout import RolloutConfig
     from medagentgym.runs.report import print_report
     from medagentgym.runs.store import RunLockedError, RunManifest, RunStore
 
-    if policy not in POLICIES:
-        raise _fail(f"unknown policy {policy!r} (known: {', '.join(POLICIES)})")
     selection = _selection(dataset, category, split, limit_per_category, seed, samples)
     try:
         chosen = list(select_samples(selection))
@@ -175,13 +211,30 @@ def run_cmd(
         raise _fail(str(exc)) from None
     if not chosen:
         raise _fail("the selection holds no samples")
-    config = EnvConfig(
-        max_turns=max_turns,
-        action_format=action_format,  # type: ignore[arg-type]
-        reveal_verdict=reveal_verdict,
-        enable_debug_hint=debug_hint,
-    )
-    the_policy = POLICIES[policy](action_format=action_format)
+    try:
+        env_config = EnvConfig(
+            max_turns=max_turns,
+            action_format=action_format,  # type: ignore[arg-type]
+            reveal_verdict=reveal_verdict,
+            enable_debug_hint=debug_hint,
+        )
+        config = RolloutConfig(
+            epochs=epochs,
+            max_sessions=concurrency,
+            max_model_calls=max_model_calls or concurrency,
+            max_episode_s=episode_timeout,
+            env=env_config,
+            progress=progress,
+        )
+        spec = PolicySpec(
+            name=policy,
+            options=_policy_options(
+                policy, action_format, model, base_url, api_key_env, temperature, top_p, max_tokens, request_timeout
+            ),
+        )
+        the_policy = make_policy(spec)
+    except (UnknownPolicyError, ValueError, TypeError) as exc:
+        raise _fail(str(exc)) from None
     run_id = datetime.now(UTC).strftime("%Y%m%d-%H%M%S") + f"-{policy}"
     run_dir = out or Path("runs") / run_id
     manifest = RunManifest(
@@ -189,7 +242,7 @@ def run_cmd(
         created_at=datetime.now(UTC).isoformat(),
         policy=the_policy.info.model_dump(),
         selection=selection.model_dump(),
-        env=config.model_dump(),
+        env=env_config.model_dump(),
         episodes_planned=len(chosen) * epochs,
     )
     try:
@@ -197,10 +250,18 @@ def run_cmd(
     except RunLockedError as exc:
         raise _fail(str(exc)) from None
     with store:
-        before = len(store.done)
-        if before:
-            console.print(f"resuming {run_dir}: {before} episodes already done")
-        summary = run_samples(chosen, the_policy, store, env_config=config, epochs=epochs, workers=workers)
+        if store.done:
+            console.print(f"resuming {run_dir}: {len(store.done)} episodes already done")
+        if backend == "ray":
+            from medagentgym.rollout.ray_backend import run_rollouts_ray
+
+            summary = run_rollouts_ray(chosen, spec, store, config, address=ray_address)
+        elif backend == "local":
+            from medagentgym.rollout import run_rollouts
+
+            summary = run_rollouts(chosen, the_policy, store, config)
+        else:
+            raise _fail(f"unknown backend {backend!r} (local or ray)")
     console.print(
         f"ran {summary.written} episodes ({summary.skipped} already done), "
         f"{summary.successes} successful; statuses {summary.by_status}"
@@ -229,14 +290,15 @@ def validate_cmd(
     ] = None,
     seed: int = 0,
     samples: Annotated[Optional[Path], typer.Option(help="Validate imported samples instead.")] = None,
-    workers: int = 2,
+    concurrency: Annotated[int, typer.Option(help="Episodes at once.")] = 4,
+    progress: Annotated[bool, typer.Option(help="Show a live progress line.")] = True,
 ) -> None:
     """Run the oracle over the catalog: every sample must score 1 (exit 1 otherwise)."""
     from medagentgym.validation import validate
 
     selection = _selection(dataset, category, split or list(SPLITS), limit_per_category, seed, samples)
     try:
-        result = validate(selection, workers=workers, progress=console)
+        result = validate(selection, concurrency=concurrency, progress=progress)
     except (UnknownDatasetError, SamplesFileError, ValueError) as exc:
         raise _fail(str(exc)) from None
     console.print(result.table())

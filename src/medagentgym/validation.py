@@ -6,20 +6,14 @@ honest together: a sample whose own reference solution does not score 1 is a bro
 
 from __future__ import annotations
 
-import threading
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from rich.console import Console
 from rich.table import Table
 
-from medagentgym.catalog.sample import Sample
 from medagentgym.catalog.selection import Selection, select_samples
-from medagentgym.env.env import EnvConfig, MedAgentEnv
 from medagentgym.policies.oracle import OraclePolicy
-from medagentgym.rollout.runner import run_episode
-from medagentgym.sandbox import SandboxServer
+from medagentgym.rollout.runner import MemorySink, RolloutConfig, run_rollouts
 
 
 @dataclass
@@ -38,38 +32,18 @@ class ValidationResult:
         return table
 
 
-def validate(
-    selection: Selection, *, workers: int = 2, progress: Console | None = None
-) -> ValidationResult:
+def validate(selection: Selection, *, concurrency: int = 4, progress: bool = False) -> ValidationResult:
     samples = list(select_samples(selection))
+    sink = MemorySink(run_id="validate")
+    config = RolloutConfig(max_sessions=concurrency, max_model_calls=concurrency, progress=progress)
+    run_rollouts(samples, OraclePolicy(), sink, config)
     result = ValidationResult(total=len(samples))
-    policy = OraclePolicy()
-    lock = threading.Lock()
-    local = threading.local()
-    with SandboxServer() as server:
-        envs: list[MedAgentEnv] = []
-
-        def check(sample: Sample) -> None:
-            if not hasattr(local, "env"):
-                local.env = MedAgentEnv(config=EnvConfig(), sandbox=server)
-                with lock:
-                    envs.append(local.env)
-            trajectory = run_episode(local.env, policy, sample, run_id="validate")
-            group = f"{sample.dataset}/{sample.category}"
-            with lock:
-                result.counts[group] += 1
-                if trajectory.success:
-                    result.passed[group] += 1
-                else:
-                    why = trajectory.score.explanation if trajectory.score else trajectory.error
-                    result.failures.append(f"{sample.id}: status {trajectory.status}: {why}")
-
-        try:
-            with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-                list(pool.map(check, samples))
-        finally:
-            for env in envs:
-                env.close()
-    if progress is not None:
-        progress.print(f"validated {result.total} samples")
+    for trajectory in sink.trajectories:
+        group = f"{trajectory.dataset}/{trajectory.category}"
+        result.counts[group] += 1
+        if trajectory.success:
+            result.passed[group] += 1
+        else:
+            why = trajectory.score.explanation if trajectory.score else trajectory.error
+            result.failures.append(f"{trajectory.sample_id}: status {trajectory.status}: {why}")
     return result

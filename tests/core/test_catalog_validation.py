@@ -13,7 +13,7 @@ from medagentgym.validation import validate
 
 @pytest.mark.slow
 def test_oracle_scores_one_on_every_test_sample() -> None:
-    result = validate(Selection(splits=["test"]), workers=2)
+    result = validate(Selection(splits=["test"]), concurrency=4)
     assert result.total >= 900
     assert not result.failures, result.failures[:5]
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from medagentgym.policies import OraclePolicy, ScriptedPolicy
-from medagentgym.rollout import run_samples
+from medagentgym.rollout import RolloutConfig, run_rollouts
 from medagentgym.runs.schema import SCHEMA_VERSION, PolicyInfo, Timing, Trajectory
 from medagentgym.runs.store import (
     PARTIAL,
@@ -83,12 +83,14 @@ def test_second_writer_is_locked_out(tmp_path: Path) -> None:
             RunStore(tmp_path, manifest())
 
 
-def test_run_samples_resumes_without_duplicates(tmp_path: Path, toy_samples, sandbox_server) -> None:
+def test_run_rollouts_resumes_without_duplicates(tmp_path: Path, toy_samples, sandbox_server) -> None:
     with RunStore(tmp_path, manifest()) as store:
-        first = run_samples(toy_samples[:2], OraclePolicy(), store, sandbox=sandbox_server, epochs=2)
+        first = run_rollouts(toy_samples[:2], OraclePolicy(), store, RolloutConfig(epochs=2), sandbox=sandbox_server)
     assert first.written == 4 and first.successes == 4
     with RunStore(tmp_path, manifest()) as store:
-        second = run_samples(toy_samples, OraclePolicy(), store, sandbox=sandbox_server, epochs=2, workers=2)
+        second = run_rollouts(
+            toy_samples, OraclePolicy(), store, RolloutConfig(epochs=2, max_sessions=2), sandbox=sandbox_server
+        )
     assert second.skipped == 4 and second.written == 2
     keys = [t.key for t in read_trajectories(tmp_path)]
     assert len(keys) == len(set(keys)) == 6
@@ -102,10 +104,10 @@ def test_policy_failure_is_an_infra_error_not_a_wrong_answer(tmp_path: Path, toy
             raise PolicyError("HTTP 503 from the model server")
 
     with RunStore(tmp_path, manifest()) as store:
-        summary = run_samples(toy_samples[:1], Broken(["x"]), store, sandbox=sandbox_server)
+        summary = run_rollouts(toy_samples[:1], Broken(["x"]), store, sandbox=sandbox_server)
     [only] = load_run(tmp_path)
     assert summary.by_status == {"infra_error": 1}
-    assert only.score is None and "503" in (only.error or "")
+    assert only.score is None and "503" in (only.error or "") and only.failure == "policy_error"
 
 
 def _write_samples(path: Path, samples, copies: int) -> None:
@@ -125,7 +127,7 @@ def test_resume_after_a_killed_run(tmp_path: Path, toy_samples) -> None:
     run_dir = tmp_path / "run"
     command = [
         sys.executable, "-m", "medagentgym.cli", "run", "--samples", str(samples_file),
-        "--out", str(run_dir), "--workers", "2",
+        "--out", str(run_dir), "--concurrency", "2", "--no-progress",
     ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=os.environ)
     traj = run_dir / TRAJECTORIES
@@ -148,3 +150,42 @@ def test_resume_after_a_killed_run(tmp_path: Path, toy_samples) -> None:
     assert len(keys) == len(set(keys)) == 300
     assert [t.key for t in after[: len(before)]] == [t.key for t in before]
     assert all(t.success for t in after)
+
+
+def test_episode_timeout_and_distinct_seeds(tmp_path: Path, toy_samples, sandbox_server) -> None:
+    import asyncio
+
+    class Slow(ScriptedPolicy):
+        async def aact(self, messages, tools):
+            await asyncio.sleep(5)
+            return self.act(messages, tools)
+
+    sink_dir = tmp_path / "slow"
+    with RunStore(sink_dir, manifest()) as store:
+        summary = run_rollouts(
+            toy_samples[:1], Slow(['{"action": "submit", "answer": 1}']), store,
+            RolloutConfig(max_episode_s=0.2), sandbox=sandbox_server,
+        )
+    [only] = load_run(sink_dir)
+    assert summary.by_status == {"timeout": 1} and only.failure == "episode_timeout" and only.score is None
+
+    seen: list[int] = []
+
+    class Recorder(ScriptedPolicy):
+        def start_episode(self, sample, *, seed: int = 0):
+            seen.append(seed)
+            return self
+
+    with RunStore(tmp_path / "seeds", manifest()) as store:
+        run_rollouts(toy_samples[:1], Recorder(['{"action": "submit", "answer": 1}']), store, RolloutConfig(epochs=4), sandbox=sandbox_server)
+    assert len(set(seen)) == 4  # K samples of one task get different seeds
+
+
+def test_concurrent_rollout_keeps_episodes_apart(tmp_path: Path, toy_samples, sandbox_server) -> None:
+    """Many episodes at once, each in its own session: every one must still score 1."""
+    with RunStore(tmp_path, manifest()) as store:
+        summary = run_rollouts(
+            toy_samples, OraclePolicy(), store, RolloutConfig(epochs=8, max_sessions=12, max_model_calls=3),
+            sandbox=sandbox_server,
+        )
+    assert summary.written == 24 and summary.successes == 24

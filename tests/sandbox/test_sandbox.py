@@ -408,8 +408,16 @@ def test_inherited_descriptors_are_closed(session: Session) -> None:
 
 
 def test_layers_and_level_are_reported(server: SandboxServer) -> None:
-    assert server.level == "rlimits"
-    assert server.layers == ("pdeathsig", "stdin_null", "close_fds", "scrub_env", "rlimits")
+    from medagentgym.sandbox.hardening import DEFAULT_LAYERS, isolation_level
+
+    assert set(server.layers) <= set(DEFAULT_LAYERS)
+    assert server.layers[:5] == ("pdeathsig", "stdin_null", "close_fds", "scrub_env", "rlimits")
+    assert server.level == isolation_level(server.layers)
+    assert set(server.layers) | set(server.skipped_layers) == set(DEFAULT_LAYERS)
+
+
+# Without seccomp a session may start processes; the machinery that kills them must still work.
+WEAK_LAYERS = ("pdeathsig", "stdin_null", "close_fds", "scrub_env", "rlimits")
 
 
 # -- concurrency and lifecycle ----------------------------------------------------------------
@@ -476,7 +484,12 @@ def _gone(pid: int, within_s: float = 10.0) -> bool:
     return False
 
 
-def test_processes_spawned_by_agent_code_die_with_the_session(server: SandboxServer) -> None:
+def test_processes_spawned_by_agent_code_die_with_the_session() -> None:
+    with SandboxServer(layers=WEAK_LAYERS, allow_insecure=True) as server:
+        _spawned_process_dies_with_session(server)
+
+
+def _spawned_process_dies_with_session(server: SandboxServer) -> None:
     s = server.open_session()
     result = s.run_python("import subprocess\nsubprocess.Popen(['sleep', '300']).pid")
     assert result.status == "ok", result.error
@@ -488,7 +501,7 @@ def test_processes_spawned_by_agent_code_die_with_the_session(server: SandboxSer
 
 
 def test_escaped_processes_die_with_the_server() -> None:
-    with SandboxServer() as srv, srv.open_session() as s:
+    with SandboxServer(layers=WEAK_LAYERS, allow_insecure=True) as srv, srv.open_session() as s:
         result = s.run_python(
             "import subprocess\nsubprocess.Popen(['sleep', '300'], start_new_session=True).pid"
         )

@@ -72,12 +72,15 @@ def test_closed_peer_is_reported(pair: tuple[socket.socket, socket.socket]) -> N
 
 
 def test_default_layers_are_known_and_ordered() -> None:
-    assert DEFAULT_LAYERS[-1] == "rlimits"
+    assert DEFAULT_LAYERS[-1] == "seccomp"  # loaded last: nothing may run after it but agent code
+    assert DEFAULT_LAYERS.index("no_new_privs") < DEFAULT_LAYERS.index("landlock")
+    assert DEFAULT_LAYERS.index("rlimits") < DEFAULT_LAYERS.index("caps")
     assert set(DEFAULT_LAYERS) <= set(LAYER_TYPES)
     prepared = prepare_layers()
     assert all(isinstance(layer, HardeningLayer) for layer in prepared.layers)
-    assert prepared.names == DEFAULT_LAYERS
-    assert prepared.level == "rlimits"
+    assert set(prepared.names) | set(prepared.skipped) == set(DEFAULT_LAYERS)
+    assert prepared.names == tuple(name for name in DEFAULT_LAYERS if name not in prepared.skipped)
+    assert prepared.level == isolation_level(prepared.names)
 
 
 def test_unknown_layer_is_an_error() -> None:

@@ -50,6 +50,8 @@ class Dataset(Protocol):
 
     name: str
     title: str
+    # Optional attribute ``family`` ("ehr_database", "clinical_calculation", ...) selects the
+    # episode's system prompt; datasets without one get the general prompt.
 
     def categories(self) -> list[Category]:
         """All categories, loaded from the dataset's category table."""

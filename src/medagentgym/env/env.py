@@ -205,6 +205,11 @@ class MedAgentEnv(gym.Env[str, Any]):
             self._close_session()
         return observation, reward, terminated, truncated, self._info(self.steps[-1])
 
+    def end_episode(self) -> None:
+        """End the episode early (the runner gave up: policy failure, episode timeout)."""
+        self.done = True
+        self._close_session()
+
     def render(self) -> str | None:
         if self.render_mode != "ansi" or not self.steps:
             return None

@@ -49,3 +49,35 @@ def render_task(sample: Sample, *, action_format: str = "json", debug_hint: bool
     else:
         parts.append(TOOL_ACTIONS)
     return "\n\n".join(parts)
+
+
+# One system prompt per dataset family; a dataset names its family with a ``family`` attribute.
+SYSTEM_PROMPTS: dict[str, str] = {
+    "ehr_database": (
+        "You are a clinical data analyst answering questions about patients from an electronic "
+        "health record database. Work step by step: look at the tables and columns that matter, "
+        "find the exact spellings of drugs, labs and diagnoses (values are often lowercase), then "
+        "write SQL (or pandas) that answers the question exactly as asked. Check the result, then "
+        "submit only the answer in the requested format."
+    ),
+    "clinical_calculation": (
+        "You are a careful clinician who computes clinical scores and values from patient notes. "
+        "Extract every value the calculation needs from the note, convert units explicitly, apply "
+        "the published formula in Python, check the result is plausible, then submit the number."
+    ),
+    "general": (
+        "You are a careful biomedical data scientist. Solve the task by inspecting the data and "
+        "running code, then submit the final answer with the submit action."
+    ),
+}
+
+
+def system_prompt(sample: Sample) -> str:
+    """The system message of an episode, chosen by the sample's dataset family."""
+    from medagentgym.catalog.registry import UnknownDatasetError, get_dataset
+
+    try:
+        family = getattr(get_dataset(sample.dataset), "family", "general")
+    except UnknownDatasetError:
+        family = "general"
+    return SYSTEM_PROMPTS.get(family, SYSTEM_PROMPTS["general"])

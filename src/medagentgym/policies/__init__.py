@@ -1,23 +1,62 @@
-"""Policies: the oracle, scripted test policies (model policies come with the rollout issue)."""
+"""Policies, found by name: the oracle and test policies here, model policies loaded lazily.
 
-from collections.abc import Callable
+A ``PolicySpec`` (a name and options) is what crosses process boundaries (the CLI, Ray workers);
+``make_policy`` turns it into a Policy through the class's ``from_options``. Model policies import
+heavy libraries (httpx, torch) only when chosen.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from pydantic import BaseModel, Field
 
 from medagentgym.policies.base import Policy, PolicyError, PolicyReply
 from medagentgym.policies.oracle import OraclePolicy, WrongAnswerPolicy, wrong_answer
 from medagentgym.policies.scripted import ScriptedPolicy
 
-POLICIES: dict[str, Callable[..., Policy]] = {
-    OraclePolicy.name: OraclePolicy,
-    WrongAnswerPolicy.name: WrongAnswerPolicy,
+POLICY_CLASSES: dict[str, str] = {
+    "oracle": "medagentgym.policies.oracle:OraclePolicy",
+    "wrong-answer": "medagentgym.policies.oracle:WrongAnswerPolicy",
+    "openai": "medagentgym.policies.openai_chat:OpenAIChatPolicy",
+    "transformers": "medagentgym.policies.transformers_local:TransformersPolicy",
 }
 
+
+class PolicySpec(BaseModel):
+    """A policy by name with its constructor options (never secrets: keys come from the env)."""
+
+    name: str
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class UnknownPolicyError(ValueError):
+    pass
+
+
+def policy_class(name: str) -> type:
+    if name not in POLICY_CLASSES:
+        raise UnknownPolicyError(f"unknown policy {name!r} (known: {', '.join(POLICY_CLASSES)})")
+    module, attr = POLICY_CLASSES[name].split(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def make_policy(spec: PolicySpec) -> Policy:
+    return policy_class(spec.name).from_options(**spec.options)  # type: ignore[no-any-return]
+
+
 __all__ = [
-    "POLICIES",
+    "POLICY_CLASSES",
     "OraclePolicy",
     "Policy",
     "PolicyError",
     "PolicyReply",
+    "PolicySpec",
     "ScriptedPolicy",
+    "UnknownPolicyError",
     "WrongAnswerPolicy",
+    "make_policy",
+    "policy_class",
     "wrong_answer",
 ]

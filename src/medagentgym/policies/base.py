@@ -23,6 +23,8 @@ class PolicyReply(BaseModel):
     content: str | None = None
     tool_calls: list[dict[str, Any]] | None = None
     usage: TokenUsage = Field(default_factory=TokenUsage)
+    # Transient failures absorbed by retries while producing this reply, by kind.
+    retries: dict[str, int] = Field(default_factory=dict)
 
     def as_message(self) -> dict[str, Any]:
         message: dict[str, Any] = {"role": "assistant", "content": self.content}
@@ -39,7 +41,13 @@ class PolicyError(RuntimeError):
     """The policy could not produce output for reasons outside the model (API down, etc.).
 
     Recorded as an infrastructure failure of the episode, never scored as the model's failure.
+    ``kind`` names the failure for accounting: rate_limit, server_error, timeout,
+    malformed_reply, connection (or another short word).
     """
+
+    def __init__(self, message: str, *, kind: str = "policy_error") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 @runtime_checkable

@@ -46,6 +46,10 @@ class OraclePolicy:
         self.info = PolicyInfo(name=self.name, action_format=action_format)  # type: ignore[arg-type]
         self._sample: Sample | None = None
 
+    @classmethod
+    def from_options(cls, *, action_format: str = "json") -> OraclePolicy:
+        return cls(action_format=action_format)
+
     def start_episode(self, sample: Sample, *, seed: int = 0) -> Policy:
         episode = type(self)(action_format=self.action_format)
         episode._sample = sample

@@ -1,5 +1,25 @@
-"""Running episodes: one at a time or many in parallel, into a resumable run folder."""
+"""Running episodes: the episode loop and the async runner (local), with a Ray backend."""
 
-from medagentgym.rollout.runner import RunSummary, run_episode, run_samples
+from medagentgym.rollout.runner import (
+    EpisodeSink,
+    MemorySink,
+    RolloutConfig,
+    RunSummary,
+    episode_seed,
+    rollout,
+    run_episode,
+    run_episode_async,
+    run_rollouts,
+)
 
-__all__ = ["RunSummary", "run_episode", "run_samples"]
+__all__ = [
+    "EpisodeSink",
+    "MemorySink",
+    "RolloutConfig",
+    "RunSummary",
+    "episode_seed",
+    "rollout",
+    "run_episode",
+    "run_episode_async",
+    "run_rollouts",
+]

@@ -1,35 +1,80 @@
-"""The episode loop and a threaded runner over a run store.
+"""The episode loop and the async rollout runner.
 
-``run_episode`` is the one place where a Policy and the Env meet: it keeps the chat messages
+``run_episode_async`` is the one place where a Policy and the Env meet: it keeps the chat messages
 (raw model output included, even when it did not parse), feeds actions to the env and turns the
 outcome into a Trajectory. Failures outside the model (the policy's API, the sandbox) end the
-episode as ``infra_error``; they are recorded and retried on resume, never scored as wrong.
+episode as ``infra_error`` with a ``failure`` kind; they are recorded and retried on resume, never
+scored as wrong. ``run_rollouts`` runs many episodes at once under two global caps: live sandbox
+sessions (one per running episode) and model calls in flight.
 """
 
 from __future__ import annotations
 
-import threading
+import asyncio
 import time
 import traceback
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from collections.abc import Iterable
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
+
+from pydantic import BaseModel, Field
 
 from medagentgym.catalog.sample import Sample
+from medagentgym.catalog.splits import stable_hash
 from medagentgym.env.env import EnvConfig, MedAgentEnv
+from medagentgym.env.prompts import system_prompt
 from medagentgym.policies.base import Policy, PolicyError
+from medagentgym.rollout.progress import ProgressDisplay
 from medagentgym.runs.schema import Timing, TokenUsage, Trajectory
-from medagentgym.runs.store import RunStore, now_iso
+from medagentgym.runs.store import now_iso
 from medagentgym.sandbox import SandboxServer
 
-SYSTEM_PROMPT = (
-    "You are a careful biomedical data scientist. Solve the task by inspecting the data and "
-    "running code, then submit the final answer with the submit action."
-)
+
+class RolloutConfig(BaseModel):
+    """How a batch of episodes runs. ``max_sessions`` bounds episodes alive at once (each holds
+    one sandbox session); ``max_model_calls`` bounds requests in flight to the model."""
+
+    epochs: int = Field(default=1, ge=1)
+    max_sessions: int = Field(default=32, ge=1)
+    max_model_calls: int = Field(default=32, ge=1)
+    max_episode_s: float | None = Field(default=None, gt=0)
+    env: EnvConfig = Field(default_factory=EnvConfig)
+    progress: bool = False
 
 
-def run_episode(
+class EpisodeSink(Protocol):
+    """Where finished episodes go: a run folder (``RunStore``) or memory (``MemorySink``)."""
+
+    @property
+    def run_id(self) -> str: ...
+
+    def is_done(self, sample_id: str, epoch: int) -> bool: ...
+
+    def append(self, trajectory: Trajectory) -> bool: ...
+
+
+@dataclass
+class MemorySink:
+    """Keeps trajectories in a list (validation, tests)."""
+
+    run_id: str = "memory"
+    trajectories: list[Trajectory] = field(default_factory=list)
+
+    def is_done(self, sample_id: str, epoch: int) -> bool:
+        return any(t.key == (sample_id, epoch) and t.status != "infra_error" for t in self.trajectories)
+
+    def append(self, trajectory: Trajectory) -> bool:
+        self.trajectories.append(trajectory)
+        return True
+
+
+def episode_seed(sample_id: str, epoch: int) -> int:
+    """The seed of one (sample, epoch): K samples of a task differ, reruns repeat."""
+    return stable_hash("episode", sample_id, epoch) % (2**31)
+
+
+async def run_episode_async(
     env: MedAgentEnv,
     policy: Policy,
     sample: Sample,
@@ -38,37 +83,60 @@ def run_episode(
     epoch: int = 0,
     seed: int = 0,
     max_episode_s: float | None = None,
+    model_calls: asyncio.Semaphore | None = None,
+    executor: Executor | None = None,
 ) -> Trajectory:
-    """Play one episode to the end and return its trajectory."""
+    """Play one episode to the end and return its trajectory (env work runs in ``executor``)."""
+    loop = asyncio.get_running_loop()
     started_at, started = now_iso(), time.perf_counter()
+    deadline = None if max_episode_s is None else started + max_episode_s
     agent = policy.start_episode(sample, seed=seed)
     tools = env.tools() if env.config.action_format == "tools" else None
-    observation, _ = env.reset(seed=seed, options={"sample": sample})
+    observation, _ = await loop.run_in_executor(
+        executor, lambda: env.reset(seed=seed, options={"sample": sample})
+    )
     messages: list[dict[str, Any]] = [
-        {"role": "system", "content": SYSTEM_PROMPT},
+        {"role": "system", "content": system_prompt(sample)},
         {"role": "user", "content": observation},
     ]
     usage = TokenUsage()
-    status = None
+    status: str | None = None
     error: str | None = None
+    failure: str | None = None
+    retries: dict[str, int] = {}
     while True:
-        if max_episode_s is not None and time.perf_counter() - started > max_episode_s:
-            status, error = "timeout", f"episode exceeded {max_episode_s:.0f} s"
+        remaining = None if deadline is None else deadline - time.perf_counter()
+        if remaining is not None and remaining <= 0:
+            status, failure = "timeout", "episode_timeout"
+            error = f"episode exceeded {max_episode_s:.0f} s"
             break
         try:
-            reply = agent.act(messages, tools)
+            if model_calls is None:
+                reply = await asyncio.wait_for(agent.aact(messages, tools), remaining)
+            else:
+                async with model_calls:
+                    reply = await asyncio.wait_for(agent.aact(messages, tools), remaining)
+        except TimeoutError:
+            status, failure = "timeout", "episode_timeout"
+            error = f"episode exceeded {max_episode_s:.0f} s waiting for the model"
+            break
         except PolicyError as exc:
-            status, error = "infra_error", f"policy: {exc}"
+            status, error, failure = "infra_error", f"policy: {exc}", exc.kind
             break
         except Exception as exc:  # a bug in a policy must not crash the run
-            status, error = "infra_error", f"policy crashed: {type(exc).__name__}: {exc}"
+            status, failure = "infra_error", "policy_crash"
+            error = f"policy crashed: {type(exc).__name__}: {exc}"
             break
         usage = usage.add(reply.usage)
+        for kind, count in reply.retries.items():
+            retries[kind] = retries.get(kind, 0) + count
         messages.append(reply.as_message())
         try:
-            observation, _, terminated, truncated, info = env.step(reply.as_action())
+            observation, _, terminated, truncated, info = await loop.run_in_executor(
+                executor, env.step, reply.as_action()
+            )
         except Exception as exc:
-            status = "infra_error"
+            status, failure = "infra_error", "sandbox"
             error = f"env: {type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"
             break
         if reply.tool_calls:
@@ -78,9 +146,10 @@ def run_episode(
             messages.append({"role": "user", "content": observation})
         if terminated or truncated:
             status = info.get("status")
+            if status == "infra_error":
+                failure = "sandbox"
             break
-    if status != "ok" and not env.done:
-        env.done = True
+    await loop.run_in_executor(executor, env.end_episode)
     score = env.score if status == "ok" else None
     return Trajectory(
         run_id=run_id,
@@ -97,11 +166,50 @@ def run_episode(
         submitted_answer=env.submitted_answer,
         score=score,
         reward=score.value if score is not None else 0.0,
-        status=status or "infra_error",
+        status=status or "infra_error",  # type: ignore[arg-type]
         error=error,
+        failure=failure,
+        api_retries=retries,
         sandbox_level=env.sandbox_level,
         usage=usage,
         timing=Timing(started_at=started_at, ended_at=now_iso(), duration_s=time.perf_counter() - started),
+    )
+
+
+def run_episode(
+    env: MedAgentEnv,
+    policy: Policy,
+    sample: Sample,
+    *,
+    run_id: str,
+    epoch: int = 0,
+    seed: int = 0,
+    max_episode_s: float | None = None,
+) -> Trajectory:
+    """The synchronous form of :func:`run_episode_async` (env work runs in this thread)."""
+
+    class _Inline(Executor):
+        def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def, override]
+            from concurrent.futures import Future
+
+            future: Future[Any] = Future()
+            try:
+                future.set_result(fn(*args, **kwargs))
+            except BaseException as exc:
+                future.set_exception(exc)
+            return future
+
+    return asyncio.run(
+        run_episode_async(
+            env,
+            policy,
+            sample,
+            run_id=run_id,
+            epoch=epoch,
+            seed=seed,
+            max_episode_s=max_episode_s,
+            executor=_Inline(),
+        )
     )
 
 
@@ -119,65 +227,81 @@ class RunSummary:
         self.by_status[trajectory.status] = self.by_status.get(trajectory.status, 0) + 1
 
 
-def run_samples(
-    samples: Iterable[Sample],
-    policy: Policy,
-    store: RunStore,
-    *,
-    env_config: EnvConfig | None = None,
-    sandbox: SandboxServer | None = None,
-    epochs: int = 1,
-    workers: int = 1,
-    max_episode_s: float | None = None,
-    on_episode: Callable[[Trajectory], None] | None = None,
-) -> RunSummary:
-    """Run every (sample, epoch) not yet in the store; each finished episode is flushed at once."""
-    summary = RunSummary()
+def plan_episodes(
+    samples: Iterable[Sample], sink: EpisodeSink, epochs: int, summary: RunSummary
+) -> list[tuple[Sample, int]]:
+    """Every (sample, epoch) the sink does not hold yet, in a stable order."""
     todo: list[tuple[Sample, int]] = []
     for sample in samples:
         for epoch in range(epochs):
             summary.planned += 1
-            if store.is_done(sample.id, epoch):
+            if sink.is_done(sample.id, epoch):
                 summary.skipped += 1
             else:
                 todo.append((sample, epoch))
+    return todo
+
+
+async def rollout(
+    samples: Iterable[Sample],
+    policy: Policy,
+    sink: EpisodeSink,
+    config: RolloutConfig | None = None,
+    *,
+    sandbox: SandboxServer | None = None,
+) -> RunSummary:
+    """Run every (sample, epoch) not yet in the sink; each finished episode is written at once."""
+    config = config or RolloutConfig()
+    summary = RunSummary()
+    todo = plan_episodes(samples, sink, config.epochs, summary)
     owns_sandbox = sandbox is None
     server = sandbox or SandboxServer()
-    local = threading.local()
-    envs: list[MedAgentEnv] = []
-    envs_lock = threading.Lock()
+    sessions = asyncio.Semaphore(config.max_sessions)
+    model_calls = asyncio.Semaphore(config.max_model_calls)
+    executor = ThreadPoolExecutor(max_workers=config.max_sessions, thread_name_prefix="episode")
+    display = ProgressDisplay(total=len(todo), enabled=config.progress)
 
-    def env_for_thread() -> MedAgentEnv:
-        if not hasattr(local, "env"):
-            local.env = MedAgentEnv(config=env_config, sandbox=server)
-            with envs_lock:
-                envs.append(local.env)
-        return local.env
-
-    def one(sample: Sample, epoch: int) -> Trajectory:
-        seed = epoch
-        return run_episode(
-            env_for_thread(),
-            policy,
-            sample,
-            run_id=store.manifest.run_id,
-            epoch=epoch,
-            seed=seed,
-            max_episode_s=max_episode_s,
-        )
+    async def one(sample: Sample, epoch: int) -> None:
+        async with sessions:
+            env = MedAgentEnv(config=config.env, sandbox=server)
+            try:
+                trajectory = await run_episode_async(
+                    env,
+                    policy,
+                    sample,
+                    run_id=sink.run_id,
+                    epoch=epoch,
+                    seed=episode_seed(sample.id, epoch),
+                    max_episode_s=config.max_episode_s,
+                    model_calls=model_calls,
+                    executor=executor,
+                )
+            finally:
+                await asyncio.get_running_loop().run_in_executor(executor, env.close)
+        if sink.append(trajectory):
+            summary.record(trajectory)
+            display.update(trajectory)
 
     try:
-        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            futures = [pool.submit(one, sample, epoch) for sample, epoch in todo]
-            for future in as_completed(futures):
-                trajectory = future.result()
-                if store.append(trajectory):
-                    summary.record(trajectory)
-                    if on_episode is not None:
-                        on_episode(trajectory)
+        with display:
+            await asyncio.gather(*(one(sample, epoch) for sample, epoch in todo))
     finally:
-        for env in envs:
-            env.close()
+        executor.shutdown(wait=True, cancel_futures=True)
+        closer = getattr(policy, "aclose", None)
+        if closer is not None:
+            await closer()
         if owns_sandbox:
             server.close()
     return summary
+
+
+def run_rollouts(
+    samples: Iterable[Sample],
+    policy: Policy,
+    sink: EpisodeSink,
+    config: RolloutConfig | None = None,
+    *,
+    sandbox: SandboxServer | None = None,
+) -> RunSummary:
+    """Synchronous entry point: ``asyncio.run(rollout(...))``."""
+    return asyncio.run(rollout(samples, policy, sink, config, sandbox=sandbox))

@@ -1,59 +1,229 @@
-"""Terminal report of a run: success by dataset and by category, with failure kinds."""
+"""Terminal report of one run, or a leaderboard of several.
+
+One run: an overall line, then success by dataset and by category (Wilson 95% interval, pass@1 and
+pass@K, mean turns, what went wrong). Several runs: a leaderboard, one row per run, then success
+per dataset side by side. Tables are laid out for 120 columns: numbers never wrap, names fold.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from medagentgym.runs.schema import EPISODE_STATUSES, Trajectory
-from medagentgym.runs.store import load_manifest, load_run
-from medagentgym.scoring.metrics import GroupStats, group_stats
+from medagentgym.runs.schema import Trajectory
+from medagentgym.runs.store import RunManifest, load_manifest, load_run
+from medagentgym.scoring.metrics import GroupMetrics, RunMetrics, compute_metrics
+
+__all__ = ["LoadedRun", "load_runs", "print_report", "run_label"]
 
 
-def _failures(stats: GroupStats) -> str:
-    kinds = [f"{s} {stats.by_status[s]}" for s in EPISODE_STATUSES if s != "ok" and stats.by_status.get(s)]
-    return ", ".join(kinds) or "-"
+@dataclass
+class LoadedRun:
+    """A run folder read back: its manifest, its episodes (one per key) and their metrics."""
+
+    run_dir: Path
+    manifest: RunManifest
+    trajectories: list[Trajectory]
+    metrics: RunMetrics
 
 
-def _table(title: str, groups: dict[str, GroupStats]) -> Table:
-    table = Table(title=title)
-    table.add_column("group", overflow="fold")
-    for name in ("episodes", "success", "95% CI", "turns"):
+def run_label(manifest: RunManifest) -> str:
+    """policy, or policy:model when the policy names a model."""
+    name = str(manifest.policy.get("name") or "?")
+    model = manifest.policy.get("model")
+    return f"{name}:{model}" if model else name
+
+
+def load_runs(run_dirs: Sequence[Path] | Path) -> list[LoadedRun]:
+    """Read run folders and compute their metrics; FileNotFoundError if one is not a run."""
+    dirs = [Path(run_dirs)] if isinstance(run_dirs, (str, Path)) else [Path(d) for d in run_dirs]
+    loaded = []
+    for run_dir in dirs:
+        manifest = load_manifest(run_dir)
+        trajectories = load_run(run_dir)
+        metrics = compute_metrics(
+            trajectories,
+            run_id=manifest.run_id,
+            label=run_label(manifest),
+            episodes_planned=manifest.episodes_planned,
+        )
+        loaded.append(LoadedRun(run_dir, manifest, trajectories, metrics))
+    return loaded
+
+
+# ------------------------------------------------------------------------------------------------
+# Cell formatting
+
+
+def pct(x: float | None, digits: int = 1) -> str:
+    return "-" if x is None else f"{100 * x:.{digits}f}%"
+
+
+def ci(group: GroupMetrics) -> str:
+    if not group.scored:
+        return "-"
+    return f"{100 * group.ci_low:.0f}-{100 * group.ci_high:.0f}%"
+
+
+def _at(values: dict[int, float], k: int) -> str:
+    return pct(values[k]) if k in values else "-"
+
+
+def _problems(group: GroupMetrics) -> str:
+    """Non-ok statuses with counts; infrastructure failures by kind."""
+    parts = [f"{status} {n}" for status, n in group.by_status.items() if status not in ("ok", "infra_error") and n]
+    parts += [f"infra:{kind} {n}" for kind, n in group.infra_by_kind.items()]
+    return ", ".join(parts) or "-"
+
+
+def tokens_cell(metrics: RunMetrics) -> str:
+    mean = metrics.tokens.mean_total_tokens
+    if not mean:
+        return "-"
+    return f"{mean / 1000:.1f}k" if mean >= 10_000 else f"{mean:.0f}"
+
+
+def cost_cell(metrics: RunMetrics) -> str:
+    cost = metrics.tokens.cost_usd
+    if cost is None:
+        return "-"
+    return f"${cost:.2f}" if cost >= 1 else f"${cost:.4f}"
+
+
+def _failure_rates(metrics: RunMetrics) -> str:
+    f = metrics.failures
+    parts = [
+        (f"parse {pct(f.parse_error_step_rate, 0)} of steps" if f.parse_error_steps else ""),
+        (f"parse-end {pct(f.parse_error_rate, 0)}" if f.parse_error_episodes else ""),
+        (f"timeout {pct(f.timeout_rate, 0)}" if f.timeout_episodes else ""),
+        (f"max-turns {pct(f.max_turns_rate, 0)}" if f.max_turns_episodes else ""),
+        (f"infra {pct(f.infra_rate, 0)}" if f.infra_episodes else ""),
+        (f"retries {f.api_retries}" if f.api_retries else ""),
+    ]
+    return ", ".join(p for p in parts if p) or "-"
+
+
+def _numeric(table: Table, *names: str) -> None:
+    for name in names:
         table.add_column(name, justify="right", no_wrap=True)
-    table.add_column("not submitted", overflow="fold")
-    for name, stats in groups.items():
-        low, high = stats.interval
+
+
+# ------------------------------------------------------------------------------------------------
+# One run
+
+
+def _group_table(title: str, groups: Sequence[GroupMetrics], k_max: int) -> Table:
+    table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left")
+    table.add_column("group", overflow="fold", min_width=12)
+    _numeric(table, "episodes", "success", "95% CI", "pass@1")
+    if k_max > 1:
+        _numeric(table, f"pass@{k_max}")
+    _numeric(table, "turns")
+    table.add_column("problems", overflow="fold", min_width=10)
+    for group in groups:
+        row = [group.name, str(group.episodes), pct(group.success_rate), ci(group), _at(group.pass_at_k, 1)]
+        if k_max > 1:
+            row.append(_at(group.pass_at_k, k_max))
+        row += [f"{group.mean_turns:.1f}", _problems(group)]
+        table.add_row(*row)
+    return table
+
+
+def _print_one(run: LoadedRun, console: Console) -> None:
+    m = run.metrics
+    planned = f" of {m.episodes_planned} planned" if m.episodes_planned else ""
+    console.print(
+        f"run [bold]{m.run_id}[/] ({run.run_dir}): policy [bold]{m.label}[/], "
+        f"{m.episodes}{planned} episodes over {m.tasks} tasks (K={m.samples_per_task} per task)"
+    )
+    o = m.overall
+    k = m.samples_per_task
+    summary = (
+        f"success {pct(o.success_rate)} (95% CI {ci(o)}, {o.successes}/{o.scored} scored)"
+        + (f", pass@{k} {_at(o.pass_at_k, k)}, best@{k} {_at(o.best_at_k, k)} ({m.selector})" if k > 1 else "")
+        + f", mean turns {o.mean_turns:.1f}"
+    )
+    console.print(summary)
+    t = m.tokens
+    console.print(
+        f"tokens per episode {t.mean_prompt_tokens:.0f} prompt + {t.mean_completion_tokens:.0f} completion "
+        f"({t.prompt_tokens + t.completion_tokens} in all), cost {cost_cell(m)}; problems: {_failure_rates(m)}"
+    )
+    f = m.failures
+    if f.infra_by_kind or f.api_retries_by_kind:
+        kinds = ", ".join(f"{kind} {n}" for kind, n in f.infra_by_kind.items()) or "-"
+        retries = ", ".join(f"{kind} {n}" for kind, n in f.api_retries_by_kind.items()) or "-"
+        console.print(
+            f"infrastructure failures (not scored): {kinds}; absorbed API retries: {retries} "
+            f"in {f.episodes_with_retries} episodes"
+        )
+    console.print(_group_table("Success by dataset", m.datasets, k))
+    console.print(_group_table("Success by category", m.categories, k))
+
+
+# ------------------------------------------------------------------------------------------------
+# Several runs
+
+
+def _leaderboard(runs: Sequence[LoadedRun]) -> Table:
+    k_values = {r.metrics.samples_per_task for r in runs}
+    same_k = len(k_values) == 1
+    k_header = f"@{next(iter(k_values))}" if same_k else "@K"
+    table = Table(title="Leaderboard", box=box.SIMPLE_HEAD, title_justify="left")
+    _numeric(table, "#")
+    table.add_column("run", overflow="fold", min_width=12)
+    _numeric(table, "eps", "success", "95% CI", "pass@1", f"pass{k_header}", f"best{k_header}", "turns", "tok/ep", "cost")
+    table.add_column("problems", overflow="fold", min_width=10)
+    ranked = sorted(enumerate(runs, 1), key=lambda p: (-p[1].metrics.overall.success_rate, p[0]))
+    for index, run in ranked:
+        m, o, k = run.metrics, run.metrics.overall, run.metrics.samples_per_task
+        k_suffix = "" if same_k else f" (K={k})"
         table.add_row(
-            name,
-            str(stats.episodes),
-            f"{100 * stats.success_rate:.1f}%",
-            f"{100 * low:.0f}-{100 * high:.0f}%",
-            f"{stats.mean_turns:.1f}",
-            _failures(stats),
+            str(index),
+            m.label,
+            str(m.episodes),
+            pct(o.success_rate),
+            ci(o),
+            _at(o.pass_at_k, 1),
+            _at(o.pass_at_k, k) + k_suffix,
+            _at(o.best_at_k, k),
+            f"{o.mean_turns:.1f}",
+            tokens_cell(m),
+            cost_cell(m),
+            _failure_rates(m),
         )
     return table
 
 
-def summarize(trajectories: list[Trajectory]) -> dict[str, dict[str, GroupStats]]:
-    return {
-        "overall": group_stats(trajectories, lambda t: "all"),
-        "dataset": group_stats(trajectories, lambda t: t.dataset),
-        "category": group_stats(trajectories, lambda t: f"{t.dataset}/{t.category}"),
-    }
+def _dataset_comparison(runs: Sequence[LoadedRun]) -> Table:
+    names = sorted({g.name for r in runs for g in r.metrics.datasets})
+    table = Table(title="Success by dataset (95% CI)", box=box.SIMPLE_HEAD, title_justify="left")
+    table.add_column("dataset", overflow="fold", min_width=10)
+    for index, _ in enumerate(runs, 1):
+        table.add_column(f"#{index}", justify="right", no_wrap=True)
+    for name in names:
+        cells = []
+        for run in runs:
+            group = run.metrics.dataset(name)
+            cells.append("-" if group is None or not group.scored else f"{pct(group.success_rate)} {ci(group)}")
+        table.add_row(name, *cells)
+    return table
 
 
-def print_report(run_dir: Path, console: Console | None = None) -> dict[str, dict[str, GroupStats]]:
+def print_report(run_dirs: Sequence[Path] | Path, console: Console | None = None) -> list[RunMetrics]:
+    """Print the report of one run (tables) or several (leaderboard); returns their metrics."""
     console = console or Console()
-    manifest = load_manifest(run_dir)
-    trajectories = load_run(run_dir)
-    console.print(
-        f"run [bold]{manifest.run_id}[/] ({run_dir}): policy {manifest.policy.get('name')}, "
-        f"{len(trajectories)} of {manifest.episodes_planned} planned episodes"
-    )
-    summary = summarize(trajectories)
-    console.print(_table("Overall", summary["overall"]))
-    console.print(_table("Success by dataset", summary["dataset"]))
-    console.print(_table("Success by category", summary["category"]))
-    return summary
+    runs = load_runs(run_dirs)
+    if len(runs) == 1:
+        _print_one(runs[0], console)
+    else:
+        for index, run in enumerate(runs, 1):
+            console.print(f"#{index} {run.metrics.label}: run {run.metrics.run_id} ({run.run_dir})")
+        console.print(_leaderboard(runs))
+        console.print(_dataset_comparison(runs))
+    return [run.metrics for run in runs]

@@ -41,6 +41,8 @@ class PolicyInfo(BaseModel):
     model: str | None = None
     sampling: dict[str, Any] = Field(default_factory=dict)
     action_format: Literal["json", "tools"] = "json"
+    # USD per million tokens, when known, so reports can show cost: {"prompt": x, "completion": y}
+    prices: dict[str, float] = Field(default_factory=dict)
 
 
 class TokenUsage(BaseModel):
@@ -84,6 +86,11 @@ class Trajectory(BaseModel):
     reward: float = 0.0
     status: EpisodeStatus
     error: str | None = None
+    # Why an infra_error/timeout episode failed: rate_limit, server_error, timeout,
+    # malformed_reply, connection, policy_crash, sandbox, episode_timeout.
+    failure: str | None = None
+    # Transient API failures that retries absorbed during the episode, by kind.
+    api_retries: dict[str, int] = Field(default_factory=dict)
     sandbox_level: str = ""
     usage: TokenUsage = Field(default_factory=TokenUsage)
     timing: Timing

@@ -126,6 +126,10 @@ class RunStore:
         with path.open("r+b") as handle:
             handle.truncate(cut)
 
+    @property
+    def run_id(self) -> str:
+        return self.manifest.run_id
+
     def is_done(self, sample_id: str, epoch: int) -> bool:
         """True once an episode finished for a reason other than an infrastructure failure."""
         return (sample_id, epoch) in self.done

@@ -19,6 +19,7 @@ import sys
 import tempfile
 import threading
 import time
+import warnings
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from medagentgym.catalog.sample import Resource
+from medagentgym.sandbox.hardening import INSECURE_LEVELS, STRONG_LEVELS
 from medagentgym.sandbox.limits import SandboxLimits
 from medagentgym.sandbox.protocol import FrameTimeout, PeerClosed, ProtocolError, read_frame, write_frame
 from medagentgym.sandbox.results import ExecResult
@@ -35,6 +37,8 @@ from medagentgym.sandbox.runtime import truncation_marker
 
 _READY_MAX_BYTES = 64 * 1024
 _MARKER_ROOM = 128  # characters a truncation marker may add to a capped field
+# Opt-in for the weak levels (rlimits only): development on machines without seccomp.
+ALLOW_INSECURE_ENV = "MEDAGENTGYM_SANDBOX_ALLOW_INSECURE"
 
 
 class SandboxError(RuntimeError):
@@ -149,7 +153,9 @@ class SandboxServer:
     """A warm fork-server; a context manager. ``open_session`` is safe to call from any thread.
 
     ``level`` and ``layers`` name the isolation actually applied to sessions; record them with
-    every trajectory.
+    every trajectory. The strongest level the kernel offers is chosen at start-up; a level without
+    seccomp (``rlimits``) is refused unless ``allow_insecure`` (or the environment variable
+    ``MEDAGENTGYM_SANDBOX_ALLOW_INSECURE=1``) opts in, and ``rlimits+seccomp`` warns loudly.
     """
 
     def __init__(
@@ -158,8 +164,12 @@ class SandboxServer:
         *,
         layers: Sequence[str] | None = None,
         start_timeout_s: float = 120.0,
+        allow_insecure: bool | None = None,
     ) -> None:
         self.limits = limits or SandboxLimits()
+        if allow_insecure is None:
+            allow_insecure = os.environ.get(ALLOW_INSECURE_ENV, "").lower() in {"1", "true", "yes"}
+        self.allow_insecure = allow_insecure
         self._layer_request = None if layers is None else tuple(layers)
         self._start_timeout_s = start_timeout_s
         self._lock = threading.Lock()
@@ -231,7 +241,24 @@ class SandboxServer:
             handle.shutdown()
             raise SandboxError(f"sandbox server failed to start: {ready.get('error', '')}\n{log_tail}")
         client_end.settimeout(None)
-        self._level = str(ready["level"])
+        level = str(ready["level"])
+        skipped = {str(k): str(v) for k, v in dict(ready.get("skipped", {})).items()}
+        if level in INSECURE_LEVELS and not self.allow_insecure:
+            handle.shutdown()
+            reasons = "; ".join(f"{k}: {v}" for k, v in skipped.items()) or "none skipped"
+            raise SandboxError(
+                f"refusing to run agent code at isolation level {level!r} (no seccomp); layers "
+                f"unavailable: {reasons}. For development only, pass allow_insecure=True or set "
+                f"{ALLOW_INSECURE_ENV}=1."
+            )
+        if level not in STRONG_LEVELS:
+            warnings.warn(
+                f"SANDBOX DEGRADED: agent code runs at isolation level {level!r}, without Landlock "
+                f"or bubblewrap; the file system and signals are NOT confined. Skipped: {skipped}",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+        self._level = level
         self._layers = tuple(str(name) for name in ready["layers"])
         self._skipped = {str(k): str(v) for k, v in dict(ready.get("skipped", {})).items()}
         self.pid = int(ready["pid"])
@@ -251,7 +278,7 @@ class SandboxServer:
 
     @property
     def level(self) -> str:
-        """Isolation level of this server's sessions (``rlimits`` so far); starts the server."""
+        """Isolation level of this server's sessions (e.g. ``landlock+seccomp``); starts the server."""
         if not self._closed:
             self.start()
         return self._level

@@ -6,13 +6,18 @@ before the process reports ready and long before any agent code runs. The names 
 that were applied are recorded, so every trajectory can say how isolated it was; a layer whose
 ``prepare`` raises :class:`LayerUnavailable` is left out, loudly, instead of failing start-up.
 
-Adding isolation (no-new-privs, dropping capabilities, Landlock, seccomp) means adding a layer
-class and a name to :data:`DEFAULT_LAYERS`; nothing else changes.
+The default list asks for everything; what the kernel does not offer is skipped at start-up and
+the level actually reached (:func:`isolation_level`) is what gets recorded and checked. Order in
+the session: descriptors and environment first, rlimits while the process may still set them,
+then capabilities are dropped, no-new-privs is set (required for unprivileged Landlock and
+seccomp), Landlock restricts the file system, TCP and signals, and seccomp is loaded last (it
+refuses ``execve`` and friends, which nothing before it needs, and stays in force for good).
 """
 
 from __future__ import annotations
 
 import ctypes
+import errno
 import os
 import resource
 import signal
@@ -42,6 +47,7 @@ class ChildContext:
     limits: SandboxLimits
     server_pid: int
     base_path: str  # PATH given to agent code
+    read_only_paths: tuple[Path, ...] = ()  # the session's resources (databases, data files)
 
 
 @runtime_checkable
@@ -173,11 +179,227 @@ class RlimitLayer:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 
 
+_PR_CAPBSET_DROP = 24
+_PR_SET_SECUREBITS = 28
+_PR_SET_NO_NEW_PRIVS = 38
+_PR_CAP_AMBIENT = 47
+_PR_CAP_AMBIENT_CLEAR_ALL = 4
+_PR_GET_SECCOMP = 21
+_LINUX_CAPABILITY_VERSION_3 = 0x20080522
+# NOROOT, NO_SETUID_FIXUP, KEEP_CAPS (off) and NO_CAP_AMBIENT_RAISE, each with its lock: uid 0
+# never regains capabilities, not through execve, setuid or the ambient set.
+_SECUREBITS_LOCKED = 0b11101111
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+def _linux_libc(what: str) -> ctypes.CDLL:
+    if not sys.platform.startswith("linux"):
+        raise LayerUnavailable(f"{what} is Linux-only")
+    return ctypes.CDLL(None, use_errno=True)
+
+
+class CapabilitiesLayer:
+    """Drop every capability: bounding set, ambient set, then effective/permitted/inheritable.
+
+    The server runs as root on the reference machines; without this a uid-0 session could bypass
+    permission checks, raise its own rlimits, chroot, kill or ptrace anything. Securebits are
+    locked so uid 0 cannot get capabilities back through execve or setuid.
+    """
+
+    name = "caps"
+
+    def __init__(self) -> None:
+        self._libc: ctypes.CDLL | None = None
+        self._last_cap = 40
+
+    def prepare(self) -> None:
+        self._libc = _linux_libc("capset")
+        try:
+            self._last_cap = int(Path("/proc/sys/kernel/cap_last_cap").read_text())
+        except (OSError, ValueError):
+            self._last_cap = 63
+
+    def apply(self, ctx: ChildContext) -> None:
+        libc = self._libc
+        assert libc is not None
+        privileged = os.geteuid() == 0 or _has_cap_setpcap()
+        if privileged:
+            libc.prctl(_PR_SET_SECUREBITS, _SECUREBITS_LOCKED, 0, 0, 0)  # best effort
+            for cap in range(self._last_cap + 1):
+                if libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 and ctypes.get_errno() != errno.EINVAL:
+                    raise OSError(ctypes.get_errno(), f"prctl(PR_CAPBSET_DROP, {cap}) failed")
+        libc.prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)  # EINVAL on old kernels
+        header = _CapHeader(_LINUX_CAPABILITY_VERSION_3, 0)
+        data = (_CapData * 2)()
+        if libc.capset(ctypes.byref(header), data) != 0:
+            raise OSError(ctypes.get_errno(), "capset failed")
+
+
+def _has_cap_setpcap() -> bool:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("CapEff:"):
+                return bool(int(line.split()[1], 16) & (1 << 8))
+    except (OSError, ValueError):
+        pass
+    return False
+
+
+class NoNewPrivsLayer:
+    """PR_SET_NO_NEW_PRIVS: execve can never grant privileges (setuid bits, file capabilities).
+
+    Also what lets an unprivileged process install Landlock and seccomp restrictions.
+    """
+
+    name = "no_new_privs"
+
+    def __init__(self) -> None:
+        self._libc: ctypes.CDLL | None = None
+
+    def prepare(self) -> None:
+        self._libc = _linux_libc("PR_SET_NO_NEW_PRIVS")
+
+    def apply(self, ctx: ChildContext) -> None:
+        assert self._libc is not None
+        if self._libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
+
+
+# Read-only system paths a session may need; only the ones that exist are kept. Not the whole
+# of /etc (shadow, ssh keys) and not /root or /home: only the Python installation is allowed there.
+SYSTEM_READ_ONLY: tuple[str, ...] = (
+    "/usr",
+    "/lib",
+    "/lib64",
+    "/lib32",
+    "/libx32",
+    "/etc/ld.so.cache",
+    "/etc/ld.so.conf",
+    "/etc/ld.so.conf.d",
+    "/etc/localtime",
+    "/etc/timezone",
+    "/etc/ssl",
+    "/etc/ca-certificates",
+    "/etc/pki",
+    "/etc/nsswitch.conf",
+    "/etc/passwd",
+    "/etc/group",
+    "/etc/mime.types",
+    "/etc/os-release",
+    "/proc/cpuinfo",
+    "/proc/meminfo",
+    "/sys/devices/system/cpu",
+)
+DEVICES: tuple[str, ...] = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
+
+
+def python_read_only_paths() -> tuple[str, ...]:
+    """The interpreter's prefixes and every import directory (stdlib, site-packages, src)."""
+    paths = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix]
+    paths += [os.path.dirname(os.path.realpath(sys.executable))]
+    paths += [entry for entry in sys.path if entry and os.path.isdir(entry)]
+    return tuple(dict.fromkeys(os.path.realpath(p) for p in paths))
+
+
+class LandlockLayer:
+    """File-system allow-list, no TCP bind/connect, signals and abstract sockets scoped.
+
+    Read-only: system libraries, the Python installation, the session's resources; read-write:
+    its scratch dir and capture dir; nothing may be executed. See :mod:`.landlock`.
+    """
+
+    name = "landlock"
+
+    def __init__(self) -> None:
+        self.plan: object | None = None
+
+    def prepare(self) -> None:
+        from medagentgym.sandbox import landlock
+
+        abi = landlock.abi_version()
+        if abi < 1:
+            raise LayerUnavailable("the kernel offers no Landlock (not built in, or disabled)")
+        self.plan = landlock.LandlockPlan.build(abi, (*SYSTEM_READ_ONLY, *python_read_only_paths()), DEVICES)
+
+    @property
+    def abi(self) -> int:
+        return getattr(self.plan, "abi", 0)
+
+    def apply(self, ctx: ChildContext) -> None:
+        from medagentgym.sandbox.landlock import LandlockPlan
+
+        assert isinstance(self.plan, LandlockPlan)
+        self.plan.restrict(
+            read_only=[str(p) for p in ctx.read_only_paths],
+            read_write=[str(ctx.scratch_dir), str(ctx.io_dir)],
+        )
+
+
+class SeccompLayer:
+    """No new processes (threads pass), no sockets, no escape-prone kernel interfaces."""
+
+    name = "seccomp"
+
+    def __init__(self) -> None:
+        self.program: object | None = None
+
+    def prepare(self) -> None:
+        libc = _linux_libc("seccomp")
+        if libc.prctl(_PR_GET_SECCOMP, 0, 0, 0, 0) < 0:
+            raise LayerUnavailable("the kernel was built without seccomp")
+        from medagentgym.sandbox.seccomp import build_program
+
+        try:
+            self.program = build_program()
+        except ImportError as exc:
+            raise LayerUnavailable(f"pyseccomp is not installed ({exc})") from exc
+        except (OSError, RuntimeError) as exc:  # pyseccomp raises RuntimeError without libseccomp
+            raise LayerUnavailable(f"libseccomp is unusable: {exc}") from exc
+
+    def apply(self, ctx: ChildContext) -> None:
+        from medagentgym.sandbox.seccomp import SeccompProgram
+
+        assert isinstance(self.program, SeccompProgram)
+        self.program.load()
+
+
 LAYER_TYPES: dict[str, type[HardeningLayer]] = {
     layer.name: layer  # type: ignore[misc]
-    for layer in (ParentDeathLayer, StdinLayer, CloseFdsLayer, EnvironmentLayer, RlimitLayer)
+    for layer in (
+        ParentDeathLayer,
+        StdinLayer,
+        CloseFdsLayer,
+        EnvironmentLayer,
+        RlimitLayer,
+        CapabilitiesLayer,
+        NoNewPrivsLayer,
+        LandlockLayer,
+        SeccompLayer,
+    )
 }
-DEFAULT_LAYERS: tuple[str, ...] = ("pdeathsig", "stdin_null", "close_fds", "scrub_env", "rlimits")
+# Everything, strongest last; unavailable layers are skipped and the level says what was reached.
+DEFAULT_LAYERS: tuple[str, ...] = (
+    "pdeathsig",
+    "stdin_null",
+    "close_fds",
+    "scrub_env",
+    "rlimits",
+    "caps",
+    "no_new_privs",
+    "landlock",
+    "seccomp",
+)
+# Levels from strongest to weakest; the last two are refused unless the user opts in.
+LEVELS: tuple[str, ...] = ("landlock+seccomp", "seccomp+bwrap", "rlimits+seccomp", "rlimits", "none")
+STRONG_LEVELS: frozenset[str] = frozenset({"landlock+seccomp", "seccomp+bwrap"})
+INSECURE_LEVELS: frozenset[str] = frozenset({"rlimits", "none"})
 
 
 @dataclass(frozen=True)
@@ -221,7 +443,7 @@ def isolation_level(names: Sequence[str]) -> str:
     """A one-word summary of the applied layers, strongest first, recorded in trajectories.
 
     Levels from SANDBOX.md: ``landlock+seccomp`` > ``seccomp+bwrap`` > ``rlimits+seccomp`` >
-    ``rlimits`` > ``none``. Only the last two exist so far.
+    ``rlimits`` > ``none``.
     """
     present = set(names)
     if {"landlock", "seccomp"} <= present:

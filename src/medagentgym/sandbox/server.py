@@ -238,6 +238,7 @@ class ForkServer:
             limits=limits,
             server_pid=self.server_pid,
             base_path=self.base_path,
+            read_only_paths=tuple(Path(r["path"]) for r in resources if r["path"]),
         )
         apply_layers(self.layers.layers, ctx)
         runtime = SessionRuntime(resources, ctx.io_dir, limits.output_bytes, dict(self.preloaded))

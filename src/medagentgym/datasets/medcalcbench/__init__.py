@@ -22,6 +22,7 @@ class MedCalcBench:
 
     name = DATASET_NAME
     title = "MedCalc-Bench clinical calculators"
+    family = "clinical_calculation"  # selects the system prompt (env/prompts.py)
 
     def categories(self) -> list[Category]:
         return [spec.category() for spec in load_specs()]

@@ -79,6 +79,7 @@ class MimicIII:
 
     name = NAME
     title = "MIMIC-III (EHRSQL): questions answered with SQL over 17 MIMIC-III tables"
+    family = "ehr_database"  # selects the system prompt (env/prompts.py)
 
     # ---- catalog
 

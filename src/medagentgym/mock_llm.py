@@ -1,0 +1,306 @@
+"""A scripted, fault-injecting OpenAI-compatible server for tests and benchmarks.
+
+``POST /v1/chat/completions`` answers every conversation with the same short script, picking the
+turn from the number of assistant messages in the request: by default inspect (``list_files``),
+run cheap code (``print(1)``), submit. A request carrying ``tools`` gets tool calls, any other a
+JSON action as text. Each reply waits a fixed latency first, so a client's throughput can be
+compared with the ideal the latency implies.
+
+Faults are deterministic. A transient fault is drawn from a hash of (conversation, attempt
+number): the same request sent again is a new attempt with a new draw, so retries can succeed,
+and a rerun of the same workload meets the same faults. A permanent fault is drawn from a hash
+of the conversation's task (system and first user message) alone, so every turn of that episode
+and every retry fails the same way: the episode ends as an infrastructure failure, and a resumed
+run with faults off completes it. Fault kinds: ``rate_limit`` (429 with Retry-After),
+``server_error`` (500), ``timeout`` (no answer for ``timeout_sleep_s``) and ``malformed`` (a 200
+whose body is not JSON, or JSON without ``choices``).
+
+The server binds to 127.0.0.1 only. ``serve_mock`` runs it in a background thread;
+``python -m medagentgym.mock_llm --port N`` runs it in its own process (benchmarks use that so
+its CPU time is not the client's).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+
+HOST = "127.0.0.1"
+FAULT_KINDS = ("rate_limit", "server_error", "timeout", "malformed")
+DEFAULT_SCRIPT: tuple[dict[str, Any], ...] = (
+    {"action": "list_files"},
+    {"action": "execute_python", "code": "print(1)"},
+    {"action": "submit", "answer": "1"},
+)
+
+
+def _unit(*parts: Any) -> float:
+    """A deterministic draw in [0, 1) from the given parts."""
+    digest = hashlib.blake2b(json.dumps(parts, sort_keys=True, default=str).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
+def _pick(draw: float, rates: Mapping[str, float]) -> str | None:
+    """The fault whose slice of [0, 1) holds ``draw``, or None."""
+    edge = 0.0
+    for kind in FAULT_KINDS:
+        edge += float(rates.get(kind, 0.0))
+        if draw < edge:
+            return kind
+    return None
+
+
+@dataclass
+class RequestRecord:
+    """What the mock saw and did for one request (tests read these)."""
+
+    authorization: str | None
+    body: dict[str, Any]
+    turn: int
+    attempt: int
+    fault: str | None
+
+
+@dataclass
+class MockState:
+    script: tuple[dict[str, Any], ...]
+    latency_s: float
+    faults: dict[str, float]
+    permanent: dict[str, float]
+    retry_after: str
+    timeout_sleep_s: float
+    record: bool
+    attempts: dict[str, int] = field(default_factory=dict)
+    requests: list[RequestRecord] = field(default_factory=list)
+    served: int = 0
+    faults_served: dict[str, int] = field(default_factory=dict)
+
+    def reset(self) -> None:
+        self.attempts.clear()
+        self.requests.clear()
+        self.served = 0
+        self.faults_served.clear()
+
+
+def _conversation_keys(body: dict[str, Any]) -> tuple[str, str, int]:
+    """(task key, request key, turn): the task is what stays fixed across an episode's turns."""
+    messages = body.get("messages") or []
+    head = [m.get("content") for m in messages[:2]] if isinstance(messages, list) else []
+    task = hashlib.blake2b(json.dumps([head, body.get("seed")], default=str).encode(), digest_size=12).hexdigest()
+    request = hashlib.blake2b(json.dumps([messages, body.get("seed")], default=str).encode(), digest_size=12).hexdigest()
+    turn = sum(1 for m in messages if isinstance(m, dict) and m.get("role") == "assistant")
+    return task, request, turn
+
+
+def _reply(state: MockState, body: dict[str, Any], request_key: str, turn: int) -> dict[str, Any]:
+    action = dict(state.script[min(turn, len(state.script) - 1)])
+    message: dict[str, Any] = {"role": "assistant", "content": None}
+    if body.get("tools"):
+        name = action.pop("action")
+        message["tool_calls"] = [
+            {
+                "id": f"call_{request_key[:16]}",
+                "type": "function",
+                "function": {"name": name, "arguments": json.dumps(action)},
+            }
+        ]
+        finish, completion_text = "tool_calls", name + message["tool_calls"][0]["function"]["arguments"]
+    else:
+        message["content"] = completion_text = json.dumps(action)
+        finish = "stop"
+    prompt_chars = sum(len(str(m.get("content") or "")) for m in body.get("messages") or [] if isinstance(m, dict))
+    prompt_tokens, completion_tokens = prompt_chars // 4 + 1, len(completion_text) // 4 + 1
+    return {
+        "id": f"chatcmpl-{request_key[:20]}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": body.get("model", "mock"),
+        "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
+    }
+
+
+async def _stall(request: Request, seconds: float) -> None:
+    """Hold the request open (a 'timeout'), but stop once the client has given up."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if await request.is_disconnected():
+            return
+        await asyncio.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+
+
+def create_app(
+    script: Sequence[Mapping[str, Any]] | None = None,
+    latency_s: float = 0.0,
+    faults: Mapping[str, float] | None = None,
+    *,
+    permanent_faults: Mapping[str, float] | None = None,
+    retry_after: str = "0",
+    timeout_sleep_s: float = 30.0,
+    record: bool = True,
+) -> FastAPI:
+    """The mock app. ``faults`` and ``permanent_faults`` map a fault kind to a probability
+    (per attempt, respectively per conversation); their sums must stay within 1. The app's
+    ``state.mock`` (a :class:`MockState`) holds the request log and counters."""
+    for rates in (faults or {}, permanent_faults or {}):
+        unknown = set(rates) - set(FAULT_KINDS)
+        if unknown:
+            raise ValueError(f"unknown fault kind(s) {sorted(unknown)}; known: {FAULT_KINDS}")
+        if sum(rates.values()) > 1.0 + 1e-9:
+            raise ValueError("fault probabilities must sum to at most 1")
+    state = MockState(
+        script=tuple(dict(step) for step in (script or DEFAULT_SCRIPT)),
+        latency_s=latency_s,
+        faults=dict(faults or {}),
+        permanent=dict(permanent_faults or {}),
+        retry_after=retry_after,
+        timeout_sleep_s=timeout_sleep_s,
+        record=record,
+    )
+    if not state.script:
+        raise ValueError("the script needs at least one action")
+    app = FastAPI(title="medagentgym mock LLM", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.mock = state
+
+    @app.get("/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/v1/models")
+    async def models() -> dict[str, Any]:
+        return {"object": "list", "data": [{"id": "mock", "object": "model", "owned_by": "medagentgym"}]}
+
+    @app.post("/v1/chat/completions")
+    async def chat_completions(request: Request) -> Response:
+        try:
+            body = json.loads(await request.body())
+        except ValueError:
+            return JSONResponse({"error": {"message": "body is not JSON", "type": "invalid_request_error"}}, 400)
+        if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
+            return JSONResponse({"error": {"message": "messages is required", "type": "invalid_request_error"}}, 400)
+        task_key, request_key, turn = _conversation_keys(body)
+        attempt = state.attempts.get(request_key, 0)
+        state.attempts[request_key] = attempt + 1
+        fault = _pick(_unit("permanent", task_key), state.permanent) or _pick(
+            _unit("transient", request_key, attempt), state.faults
+        )
+        state.served += 1
+        if fault is not None:
+            state.faults_served[fault] = state.faults_served.get(fault, 0) + 1
+        if state.record:
+            state.requests.append(
+                RequestRecord(request.headers.get("authorization"), body, turn, attempt, fault)
+            )
+        if fault == "timeout":
+            await _stall(request, state.timeout_sleep_s)
+            return JSONResponse({"error": {"message": "stalled", "type": "timeout"}}, 504)
+        if state.latency_s > 0:
+            await asyncio.sleep(state.latency_s)
+        if fault == "rate_limit":
+            return JSONResponse(
+                {"error": {"message": "rate limit reached", "type": "rate_limit_error"}},
+                429,
+                headers={"Retry-After": state.retry_after},
+            )
+        if fault == "server_error":
+            return JSONResponse({"error": {"message": "internal error", "type": "server_error"}}, 500)
+        if fault == "malformed":
+            if _unit("malformed-shape", request_key, attempt) < 0.5:
+                return PlainTextResponse("<html><body>502 upstream hiccup</body></html>", 200)
+            return JSONResponse({"id": "chatcmpl-broken", "object": "chat.completion"}, 200)
+        return JSONResponse(_reply(state, body, request_key, turn))
+
+    return app
+
+
+def _free_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((HOST, 0))
+    return sock
+
+
+@contextmanager
+def serve_mock(app: FastAPI | None = None, /, **create_options: Any) -> Iterator[str]:
+    """Serve ``app`` (or ``create_app(**create_options)``) on 127.0.0.1 at a free port in a
+    background thread; yields the base URL (``http://127.0.0.1:PORT/v1``)."""
+    import uvicorn
+
+    app = app if app is not None else create_app(**create_options)
+    sock = _free_socket()
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=2,
+        backlog=4096,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="mock-llm", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            sock.close()
+            raise RuntimeError("the mock LLM server did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://{HOST}:{port}/v1"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+def _rates(text: str | None) -> dict[str, float]:
+    """``"rate_limit=0.1,server_error=0.05"`` or a JSON object."""
+    if not text:
+        return {}
+    if text.strip().startswith("{"):
+        return {k: float(v) for k, v in json.loads(text).items()}
+    return {k.strip(): float(v) for k, v in (part.split("=", 1) for part in text.split(",") if part.strip())}
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the mock in this process on 127.0.0.1 (for benchmarks and manual trials)."""
+    import uvicorn
+
+    parser = argparse.ArgumentParser(prog="python -m medagentgym.mock_llm", description=main.__doc__)
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--latency-s", type=float, default=0.0)
+    parser.add_argument("--faults", default=None, help='e.g. "rate_limit=0.1,server_error=0.1"')
+    parser.add_argument("--permanent-faults", default=None)
+    parser.add_argument("--timeout-sleep-s", type=float, default=30.0)
+    parser.add_argument("--record", action="store_true", help="keep a log of requests (memory grows)")
+    args = parser.parse_args(argv)
+    app = create_app(
+        latency_s=args.latency_s,
+        faults=_rates(args.faults),
+        permanent_faults=_rates(args.permanent_faults),
+        timeout_sleep_s=args.timeout_sleep_s,
+        record=args.record,
+    )
+    uvicorn.run(app, host=HOST, port=args.port, log_level="warning", access_log=False, lifespan="off", backlog=4096)
+
+
+if __name__ == "__main__":
+    main()
