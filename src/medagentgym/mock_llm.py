@@ -71,6 +71,7 @@ class RequestRecord:
     turn: int
     attempt: int
     fault: str | None
+    usage: dict[str, int] | None = None  # what a successful reply reported
 
 
 @dataclass
@@ -79,6 +80,9 @@ class MockState:
     latency_s: float
     faults: dict[str, float]
     permanent: dict[str, float]
+    fault_sequence: tuple[str, ...]
+    fail_matching: dict[str, str]
+    require_key: str | None
     retry_after: str
     timeout_sleep_s: float
     record: bool
@@ -136,6 +140,14 @@ def _reply(state: MockState, body: dict[str, Any], request_key: str, turn: int) 
     }
 
 
+def _matching_fault(state: MockState, body: dict[str, Any]) -> str | None:
+    if not state.fail_matching:
+        return None
+    users = [m for m in body.get("messages") or [] if isinstance(m, dict) and m.get("role") == "user"]
+    task = str(users[0].get("content") or "") if users else ""
+    return next((kind for needle, kind in state.fail_matching.items() if needle in task), None)
+
+
 async def _stall(request: Request, seconds: float) -> None:
     """Hold the request open (a 'timeout'), but stop once the client has given up."""
     deadline = time.monotonic() + seconds
@@ -151,24 +163,37 @@ def create_app(
     faults: Mapping[str, float] | None = None,
     *,
     permanent_faults: Mapping[str, float] | None = None,
+    fault_sequence: Sequence[str] = (),
+    fail_matching: Mapping[str, str] | None = None,
+    require_key: str | None = None,
     retry_after: str = "0",
     timeout_sleep_s: float = 30.0,
     record: bool = True,
 ) -> FastAPI:
     """The mock app. ``faults`` and ``permanent_faults`` map a fault kind to a probability
-    (per attempt, respectively per conversation); their sums must stay within 1. The app's
-    ``state.mock`` (a :class:`MockState`) holds the request log and counters."""
+    (per attempt, respectively per conversation); their sums must stay within 1.
+    ``fault_sequence`` fails the first attempts of every request with the given kinds in order
+    (then it succeeds): exact retry tests. ``fail_matching`` maps a substring of the task's first
+    user message to a kind that conversation always fails with: chosen permanent failures.
+    ``require_key`` answers 401 unless the request carries ``Authorization: Bearer <key>``.
+    The app's ``state.mock`` (a :class:`MockState`) holds the request log and counters."""
     for rates in (faults or {}, permanent_faults or {}):
         unknown = set(rates) - set(FAULT_KINDS)
         if unknown:
             raise ValueError(f"unknown fault kind(s) {sorted(unknown)}; known: {FAULT_KINDS}")
         if sum(rates.values()) > 1.0 + 1e-9:
             raise ValueError("fault probabilities must sum to at most 1")
+    for kind in (*fault_sequence, *(fail_matching or {}).values()):
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {kind!r}; known: {FAULT_KINDS}")
     state = MockState(
         script=tuple(dict(step) for step in (script or DEFAULT_SCRIPT)),
         latency_s=latency_s,
         faults=dict(faults or {}),
         permanent=dict(permanent_faults or {}),
+        fault_sequence=tuple(fault_sequence),
+        fail_matching=dict(fail_matching or {}),
+        require_key=require_key,
         retry_after=retry_after,
         timeout_sleep_s=timeout_sleep_s,
         record=record,
@@ -195,18 +220,29 @@ def create_app(
         if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
             return JSONResponse({"error": {"message": "messages is required", "type": "invalid_request_error"}}, 400)
         task_key, request_key, turn = _conversation_keys(body)
+        authorization = request.headers.get("authorization")
+        if state.require_key is not None and authorization != f"Bearer {state.require_key}":
+            if state.record:
+                state.requests.append(RequestRecord(authorization, body, turn, -1, None))
+            # Like real APIs, echo the key that was sent: clients must keep it out of their logs.
+            return JSONResponse(
+                {"error": {"message": f"Incorrect API key provided: {authorization}", "type": "invalid_request_error"}},
+                401,
+            )
         attempt = state.attempts.get(request_key, 0)
         state.attempts[request_key] = attempt + 1
-        fault = _pick(_unit("permanent", task_key), state.permanent) or _pick(
-            _unit("transient", request_key, attempt), state.faults
+        fault = (
+            _matching_fault(state, body)
+            or _pick(_unit("permanent", task_key), state.permanent)
+            or (state.fault_sequence[attempt] if attempt < len(state.fault_sequence) else None)
+            or _pick(_unit("transient", request_key, attempt), state.faults)
         )
         state.served += 1
         if fault is not None:
             state.faults_served[fault] = state.faults_served.get(fault, 0) + 1
+        record = RequestRecord(authorization, body, turn, attempt, fault)
         if state.record:
-            state.requests.append(
-                RequestRecord(request.headers.get("authorization"), body, turn, attempt, fault)
-            )
+            state.requests.append(record)
         if fault == "timeout":
             await _stall(request, state.timeout_sleep_s)
             return JSONResponse({"error": {"message": "stalled", "type": "timeout"}}, 504)
@@ -224,7 +260,9 @@ def create_app(
             if _unit("malformed-shape", request_key, attempt) < 0.5:
                 return PlainTextResponse("<html><body>502 upstream hiccup</body></html>", 200)
             return JSONResponse({"id": "chatcmpl-broken", "object": "chat.completion"}, 200)
-        return JSONResponse(_reply(state, body, request_key, turn))
+        reply = _reply(state, body, request_key, turn)
+        record.usage = reply["usage"]
+        return JSONResponse(reply)
 
     return app
 

@@ -117,14 +117,19 @@ def _numeric(table: Table, *names: str) -> None:
 # One run
 
 
+def _name_width(names: Sequence[str], cap: int) -> int:
+    """A name column wide enough for the longest name (up to ``cap``), so names rarely fold."""
+    return min(max((len(n) for n in names), default=8), cap)
+
+
 def _group_table(title: str, groups: Sequence[GroupMetrics], k_max: int) -> Table:
     table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left")
-    table.add_column("group", overflow="fold", min_width=12)
+    table.add_column("group", overflow="fold", min_width=_name_width([g.name for g in groups], 48))
     _numeric(table, "episodes", "success", "95% CI", "pass@1")
     if k_max > 1:
         _numeric(table, f"pass@{k_max}")
     _numeric(table, "turns")
-    table.add_column("problems", overflow="fold", min_width=10)
+    table.add_column("problems", overflow="fold", min_width=12)
     for group in groups:
         row = [group.name, str(group.episodes), pct(group.success_rate), ci(group), _at(group.pass_at_k, 1)]
         if k_max > 1:
@@ -149,6 +154,11 @@ def _print_one(run: LoadedRun, console: Console) -> None:
         + f", mean turns {o.mean_turns:.1f}"
     )
     console.print(summary)
+    if m.max_samples_per_task > k:
+        console.print(
+            f"[yellow]note[/]: some tasks have fewer scored samples ({k}) than others ({m.max_samples_per_task}), "
+            f"so pass@k and best@k stop at k={k}; resuming the run retries infrastructure failures"
+        )
     t = m.tokens
     console.print(
         f"tokens per episode {t.mean_prompt_tokens:.0f} prompt + {t.mean_completion_tokens:.0f} completion "
@@ -170,32 +180,59 @@ def _print_one(run: LoadedRun, console: Console) -> None:
 # Several runs
 
 
+def _not_ok_rate(metrics: RunMetrics) -> str:
+    """Share of episodes that did not end with a submission the env accepted (status other than ok)."""
+    o = metrics.overall
+    not_ok = sum(n for status, n in o.by_status.items() if status != "ok")
+    return pct(not_ok / o.episodes if o.episodes else None, 0)
+
+
 def _leaderboard(runs: Sequence[LoadedRun]) -> Table:
-    k_values = {r.metrics.samples_per_task for r in runs}
-    same_k = len(k_values) == 1
-    k_header = f"@{next(iter(k_values))}" if same_k else "@K"
-    table = Table(title="Leaderboard", box=box.SIMPLE_HEAD, title_justify="left")
+    table = Table(title="Leaderboard (best success first)", box=box.SIMPLE_HEAD, title_justify="left")
     _numeric(table, "#")
-    table.add_column("run", overflow="fold", min_width=12)
-    _numeric(table, "eps", "success", "95% CI", "pass@1", f"pass{k_header}", f"best{k_header}", "turns", "tok/ep", "cost")
-    table.add_column("problems", overflow="fold", min_width=10)
+    table.add_column("run", overflow="fold", min_width=_name_width([r.metrics.label for r in runs], 24))
+    _numeric(table, "eps", "K", "success", "95% CI", "pass@1", "pass@K", "best@K", "turns", "tok/ep", "cost", "not ok")
     ranked = sorted(enumerate(runs, 1), key=lambda p: (-p[1].metrics.overall.success_rate, p[0]))
     for index, run in ranked:
         m, o, k = run.metrics, run.metrics.overall, run.metrics.samples_per_task
-        k_suffix = "" if same_k else f" (K={k})"
         table.add_row(
             str(index),
             m.label,
             str(m.episodes),
+            str(k),
             pct(o.success_rate),
             ci(o),
             _at(o.pass_at_k, 1),
-            _at(o.pass_at_k, k) + k_suffix,
+            _at(o.pass_at_k, k),
             _at(o.best_at_k, k),
             f"{o.mean_turns:.1f}",
             tokens_cell(m),
             cost_cell(m),
-            _failure_rates(m),
+            _not_ok_rate(m),
+        )
+    return table
+
+
+def _kinds(counts: dict[str, int]) -> str:
+    return ", ".join(f"{kind} {n}" for kind, n in counts.items()) or "-"
+
+
+def _failure_table(runs: Sequence[LoadedRun]) -> Table:
+    table = Table(title="What went wrong (rates of episodes unless said)", box=box.SIMPLE_HEAD, title_justify="left")
+    _numeric(table, "#", "parse err (steps)", "parse err", "timeout", "max turns", "exec timeouts")
+    table.add_column("infra failures (not scored)", overflow="fold", min_width=14)
+    table.add_column("API retries absorbed", overflow="fold", min_width=14)
+    for index, run in enumerate(runs, 1):
+        f = run.metrics.failures
+        table.add_row(
+            str(index),
+            pct(f.parse_error_step_rate),
+            pct(f.parse_error_rate),
+            pct(f.timeout_rate),
+            pct(f.max_turns_rate),
+            str(f.exec_timeout_steps),
+            f"{pct(f.infra_rate)}: {_kinds(f.infra_by_kind)}" if f.infra_episodes else "-",
+            _kinds(f.api_retries_by_kind),
         )
     return table
 
@@ -225,5 +262,6 @@ def print_report(run_dirs: Sequence[Path] | Path, console: Console | None = None
         for index, run in enumerate(runs, 1):
             console.print(f"#{index} {run.metrics.label}: run {run.metrics.run_id} ({run.run_dir})")
         console.print(_leaderboard(runs))
+        console.print(_failure_table(runs))
         console.print(_dataset_comparison(runs))
     return [run.metrics for run in runs]
