@@ -27,7 +27,9 @@ app = typer.Typer(no_args_is_help=True, help="MedAgentGym: biomedical coding tas
 tasks_app = typer.Typer(no_args_is_help=True, help="Browse the task catalog.")
 data_app = typer.Typer(no_args_is_help=True, help="Build embedded data into the user cache.")
 app.add_typer(tasks_app, name="tasks")
+sandbox_app = typer.Typer(no_args_is_help=True, help="Inspect and try the code sandbox.")
 app.add_typer(data_app, name="data")
+app.add_typer(sandbox_app, name="sandbox")
 # Piped output (logs, CI) gets a width that fits the report tables instead of rich's 80 columns.
 console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 120)
 err = Console(stderr=True, soft_wrap=True)
@@ -307,6 +309,48 @@ def validate_cmd(
             err.print(f"[red]FAIL[/] {failure}")
         raise typer.Exit(1)
     console.print(f"[green]all {result.total} samples score 1 with the oracle[/]")
+
+
+@sandbox_app.command("check")
+def sandbox_check_cmd(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Layers this kernel offers, the level chosen, and a self-test of attacks in real sessions.
+
+    Exits 1 unless the level is strong (landlock+seccomp or seccomp+bwrap) and every attack of
+    the self-test was contained.
+    """
+    from medagentgym.sandbox.check import sandbox_check
+
+    report = sandbox_check()
+    typer.echo(report.model_dump_json(indent=2) if as_json else report.render())
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@sandbox_app.command("exec")
+def sandbox_exec_cmd(
+    source: Annotated[str, typer.Argument(help="A Python file, or - for standard input.")] = "-",
+    timeout: Annotated[float, typer.Option(help="Wall-clock limit, s.")] = 30.0,
+    allow_insecure: Annotated[
+        bool, typer.Option(help="Run even if only a weak isolation level is available.")
+    ] = False,
+) -> None:
+    """Run a Python snippet in a fresh session at the chosen level; print the result as JSON."""
+    from medagentgym.sandbox import SandboxLimits
+    from medagentgym.sandbox.check import exec_snippet
+
+    if source == "-":
+        code = sys.stdin.read()
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise _fail(f"no such file: {source}")
+        code = path.read_text(encoding="utf-8")
+    result = exec_snippet(code, SandboxLimits(timeout_s=timeout), allow_insecure=allow_insecure or None)
+    typer.echo(result.model_dump_json(indent=2))
+    if result.status == "infra_error":
+        raise typer.Exit(2)
 
 
 def main() -> None:  # pragma: no cover - console entry

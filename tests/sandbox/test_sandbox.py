@@ -484,6 +484,7 @@ def _gone(pid: int, within_s: float = 10.0) -> bool:
     return False
 
 
+@pytest.mark.filterwarnings("ignore:SANDBOX DEGRADED")
 def test_processes_spawned_by_agent_code_die_with_the_session() -> None:
     with SandboxServer(layers=WEAK_LAYERS, allow_insecure=True) as server:
         _spawned_process_dies_with_session(server)
@@ -500,6 +501,7 @@ def _spawned_process_dies_with_session(server: SandboxServer) -> None:
     assert _gone(spawned)
 
 
+@pytest.mark.filterwarnings("ignore:SANDBOX DEGRADED")
 def test_escaped_processes_die_with_the_server() -> None:
     with SandboxServer(layers=WEAK_LAYERS, allow_insecure=True) as srv, srv.open_session() as s:
         result = s.run_python(

@@ -22,7 +22,7 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -53,8 +53,11 @@ class _Transient:
 class _Clients:
     """Lazily created, shared connection pools: one sync client, one async client per event loop.
 
-    An ``httpx.AsyncClient`` is bound to the loop it first ran in; ``run_episode`` runs each
-    episode in a fresh ``asyncio.run``, so a client from a finished loop is replaced, not reused.
+    An ``httpx.AsyncClient`` is bound to the loop it first ran in, and ``run_episode`` runs each
+    episode in its own ``asyncio.run`` (possibly in several threads at once), so there is one
+    async client per running loop, closed with that loop: an async generator holds it, and
+    ``asyncio.run`` finalizes async generators before it closes the loop
+    (``loop.shutdown_asyncgens``), so no socket outlives its loop even without ``aclose()``.
     """
 
     def __init__(self, timeout_s: float, max_connections: int | None) -> None:
@@ -62,8 +65,7 @@ class _Clients:
         self._limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         self._lock = threading.Lock()
         self._sync: httpx.Client | None = None
-        self._async: httpx.AsyncClient | None = None
-        self._async_loop: asyncio.AbstractEventLoop | None = None
+        self._async: dict[asyncio.AbstractEventLoop, tuple[httpx.AsyncClient, AsyncGenerator[None, None]]] = {}
 
     def sync(self) -> httpx.Client:
         with self._lock:
@@ -71,13 +73,28 @@ class _Clients:
                 self._sync = httpx.Client(timeout=self._timeout, limits=self._limits)
             return self._sync
 
-    def async_(self) -> httpx.AsyncClient:
+    async def _close_with_loop(
+        self, loop: asyncio.AbstractEventLoop, client: httpx.AsyncClient
+    ) -> AsyncGenerator[None, None]:
+        try:
+            yield
+        finally:
+            with self._lock:
+                if loop in self._async and self._async[loop][0] is client:
+                    del self._async[loop]
+            await client.aclose()
+
+    async def async_client(self) -> httpx.AsyncClient:
         loop = asyncio.get_running_loop()
+        entry = self._async.get(loop)
+        if entry is not None:
+            return entry[0]
+        client = httpx.AsyncClient(timeout=self._timeout, limits=self._limits)
+        guard = self._close_with_loop(loop, client)
+        await guard.__anext__()  # registers the generator with this loop's finalizer
         with self._lock:
-            if self._async is None or self._async_loop is not loop:
-                self._async = httpx.AsyncClient(timeout=self._timeout, limits=self._limits)
-                self._async_loop = loop
-            return self._async
+            self._async[loop] = (client, guard)
+        return client
 
     def close(self) -> None:
         with self._lock:
@@ -86,11 +103,10 @@ class _Clients:
             client.close()
 
     async def aclose(self) -> None:
-        with self._lock:
-            client, loop = self._async, self._async_loop
-            self._async, self._async_loop = None, None
-        if client is not None and loop is asyncio.get_running_loop():
-            await client.aclose()
+        """Close the sync client and the async client of the running loop."""
+        entry = self._async.get(asyncio.get_running_loop())
+        if entry is not None:
+            await entry[1].aclose()
         self.close()
 
 
@@ -385,7 +401,7 @@ class OpenAIChatPolicy:
         url, body, retries = f"{self.base_url}/chat/completions", self.request_body(messages, tools), {}
         for attempt in range(self.max_retries + 1):
             try:
-                response = await self._clients.async_().post(url, json=body, headers=self._headers())
+                response = await (await self._clients.async_client()).post(url, json=body, headers=self._headers())
                 outcome = self._interpret(response)
             except httpx.TransportError as exc:
                 outcome = self._transport_failure(exc)
