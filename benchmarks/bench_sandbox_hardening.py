@@ -133,20 +133,48 @@ def _latency(
 # -- throughput, two clients --------------------------------------------------------------------
 
 
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process so far (clock-tick resolution)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children_cpu_s() -> float:
+    """CPU seconds of this process's reaped children (the ``python -c`` baselines)."""
+    times = os.times()
+    return times.children_user + times.children_system
+
+
+@dataclass(frozen=True)
+class Throughput:
+    rate: float  # executions per second, both clients together
+    count: int
+    cpu_ms: float  # CPU per execution where the code runs: session process, or the subprocess
+
+
 def _throughput(
     design: str, case: Case, servers: dict[str, SandboxServer], resources: list[Resource], seconds: float
-) -> tuple[float, int]:
-    """Executions per second of two threads running ``case`` for ``seconds``, and the count.
+) -> Throughput:
+    """Two threads running ``case`` for ``seconds``: executions per second and CPU per execution.
 
     Each thread owns its session (or spawns its own processes); the clock starts when both are
-    ready and stops when the later one finishes the execution that crossed the deadline.
+    ready and stops when the later one finishes the execution that crossed the deadline. CPU is
+    counted where the code runs, so it is less sensitive than wall-clock to other load on the
+    machine: the session processes, or the reaped ``python -c`` children.
     """
     clients = 2
     counts = [0] * clients
     finished = [0.0] * clients
+    cpu = [0.0] * clients
     errors: list[BaseException] = []
     started: list[float] = []  # set once, by the barrier's action, before any thread goes on
-    barrier = threading.Barrier(clients, action=lambda: started.append(time.perf_counter()))
+    children_cpu: list[float] = []
+
+    def on_start() -> None:
+        children_cpu.append(_children_cpu_s())
+        started.append(time.perf_counter())
+
+    barrier = threading.Barrier(clients, action=on_start)
 
     def client(index: int) -> None:
         try:
@@ -155,13 +183,16 @@ def _throughput(
                 if design != "subprocess":
                     sessions[design] = stack.enter_context(servers[design].open_session(resources))
                 run = _runner(design, case, sessions)
+                pid = sessions[design].pid if sessions else None
                 run()  # warm-up
                 barrier.wait()
+                cpu_start = _cpu_s(pid) if pid else 0.0
                 deadline = started[0] + seconds
                 while time.perf_counter() < deadline:
                     run()
                     counts[index] += 1
                 finished[index] = time.perf_counter()
+                cpu[index] = _cpu_s(pid) - cpu_start if pid else 0.0
         except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
             errors.append(exc)
             barrier.abort()
@@ -175,7 +206,9 @@ def _throughput(
         first = next((e for e in errors if not isinstance(e, threading.BrokenBarrierError)), errors[0])
         raise RuntimeError(f"throughput client failed ({design}, {case.label})") from first
     elapsed = max(finished) - started[0]
-    return sum(counts) / elapsed, sum(counts)
+    total = sum(counts)
+    cpu_s = _children_cpu_s() - children_cpu[0] if design == "subprocess" else sum(cpu)
+    return Throughput(total / elapsed, total, cpu_s / total * 1000)
 
 
 # -- session open -------------------------------------------------------------------------------
@@ -340,18 +373,35 @@ def main() -> None:
     print(f"Throughput, 2 concurrent clients, executions/s ({args.seconds:g} s per cell; count in brackets)")
     rows = []
     for case in cases:
-        (h, hn), (o, on), (s, sn) = (throughput[(case.label, d)] for d in DESIGNS)
+        h, o, s = (throughput[(case.label, d)] for d in DESIGNS)
         rows.append(
             [
                 case.label,
-                f"{h:.1f} ({hn})",
-                f"{o:.1f} ({on})",
-                f"{s:.2f} ({sn})",
-                _ratio(h / o),
-                _ratio(h / s),
+                f"{h.rate:.1f} ({h.count})",
+                f"{o.rate:.1f} ({o.count})",
+                f"{s.rate:.2f} ({s.count})",
+                _ratio(h.rate / o.rate),
+                _ratio(h.rate / s.rate),
             ]
         )
     _table(["snippet", "hardened", "off", "subprocess", "hardened/off", "hardened/subproc"], rows)
+
+    print("CPU per execution where the code runs, ms (same cells; session process user+sys, or the")
+    print("`python -c` child's; less sensitive to other load than wall-clock)")
+    rows = []
+    for case in cases:
+        h, o, s = (throughput[(case.label, d)] for d in DESIGNS)
+        rows.append(
+            [
+                case.label,
+                f"{h.cpu_ms:.3f}",
+                f"{o.cpu_ms:.3f}",
+                f"{s.cpu_ms:.1f}",
+                _ratio(h.cpu_ms / o.cpu_ms) if o.cpu_ms else "n/a",
+                _ratio(s.cpu_ms / h.cpu_ms) if h.cpu_ms else "n/a",
+            ]
+        )
+    _table(["snippet", "hardened", "off", "subprocess", "hardened/off", "subproc/hardened"], rows)
 
     print(f"Session open and close, ms ({args.repeats} samples, servers interleaved)")
     rows = []

@@ -272,12 +272,20 @@ def run_cmd(
 
 
 @app.command("report")
-def report_cmd(run: Annotated[Path, typer.Argument(help="Run folder.")]) -> None:
-    """Success by dataset and category for a run folder."""
+def report_cmd(
+    runs: Annotated[list[Path], typer.Argument(help="Run folder(s); several make a leaderboard.")],
+    html: Annotated[Optional[Path], typer.Option(help="Also write an HTML report (with plots and a trajectory viewer) here.")] = None,
+) -> None:
+    """Success by dataset and category, pass@k, best@k, failures; a leaderboard for several runs."""
     from medagentgym.runs.report import print_report
 
     try:
-        print_report(run, console)
+        print_report(runs, console)
+        if html is not None:
+            from medagentgym.runs.html_report import write_html_report
+
+            index = write_html_report(runs, html)
+            console.print(f"HTML report: {index}")
     except FileNotFoundError as exc:
         raise _fail(str(exc)) from None
 
