@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from contextlib import contextmanager
 from collections.abc import Iterator
 
@@ -39,9 +40,18 @@ from medagentgym.sandbox import SandboxServer
 TURNS = 3
 
 
+def cpu_of(pid: int | None) -> float:
+    """CPU seconds of a process and of its children it has reaped (Linux /proc), 0 if unknown."""
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    except (OSError, TypeError):
+        return 0.0
+    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def mock_process(latency_s: float) -> Iterator[str]:
-    """The mock LLM in a child process on a free loopback port; yields its base URL."""
+def mock_process(latency_s: float) -> Iterator[tuple[str, int]]:
+    """The mock LLM in a child process on a free loopback port; yields (base URL, pid)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -60,7 +70,7 @@ def mock_process(latency_s: float) -> Iterator[str]:
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("the mock LLM did not start") from None
                 time.sleep(0.05)
-        yield f"{base}/v1"
+        yield f"{base}/v1", process.pid
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -74,7 +84,7 @@ def medcalc_samples(n: int) -> list[Sample]:
 
 def run_level(
     base_url: str, samples: list[Sample], concurrency: int, action_format: str, sandbox: SandboxServer
-) -> tuple[float, float, dict[str, int]]:
+) -> tuple[float, float, MemorySink]:
     policy = OpenAIChatPolicy("mock", base_url=base_url, api_key_env=None, action_format=action_format,  # type: ignore[arg-type]
                               timeout_s=60, max_retries=0)
     config = RolloutConfig(
@@ -82,8 +92,8 @@ def run_level(
     )
     sink = MemorySink(run_id=f"bench-c{concurrency}")
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    summary = run_rollouts(samples, policy, sink, config, sandbox=sandbox)
-    return time.perf_counter() - wall0, time.process_time() - cpu0, summary.by_status
+    run_rollouts(samples, policy, sink, config, sandbox=sandbox)
+    return time.perf_counter() - wall0, time.process_time() - cpu0, sink
 
 
 def policy_only(base_url: str, calls: int, concurrency: int) -> tuple[float, float]:
@@ -125,26 +135,36 @@ def main() -> None:
     print(f"mock latency {args.latency_s * 1000:.0f} ms/call, {TURNS} calls/episode, format {args.format}, "
           f"{os.cpu_count()} CPU(s); episodes: medcalcbench, one sandbox session each")
     header = (f"{'conc':>5} {'episodes':>8} {'wall s':>7} {'eps/s':>8} {'ideal':>8} {'ratio':>6} "
-              f"{'calls/s':>8} {'CPU ms/call':>11}  statuses")
-    with mock_process(args.latency_s) as base_url, SandboxServer() as sandbox:
+              f"{'calls/s':>8} {'CPU ms/call':>11} {'mock ms/call':>12} {'sandbox ms/ep':>13}  statuses")
+    with mock_process(args.latency_s) as (base_url, mock_pid), SandboxServer() as sandbox:
         print(f"sandbox level: {sandbox.level}")
         run_level(base_url, samples[:4], 4, args.format, sandbox)  # warm-up, not measured
         print(header)
         for c in levels:
             n = counts[c]
-            wall, cpu, statuses = run_level(base_url, samples[:n], c, args.format, sandbox)
+            mock0, box0 = cpu_of(mock_pid), cpu_of(sandbox.pid)
+            wall, cpu, sink = run_level(base_url, samples[:n], c, args.format, sandbox)
+            mock_cpu, box_cpu = cpu_of(mock_pid) - mock0, cpu_of(sandbox.pid) - box0
             achieved, ideal = n / wall, c / (TURNS * args.latency_s)
-            calls = n * TURNS
+            calls = sum(len([m for m in t.messages if m["role"] == "assistant"]) for t in sink.trajectories)
+            statuses = Counter(t.status for t in sink.trajectories)
             print(f"{c:>5} {n:>8} {wall:>7.2f} {achieved:>8.2f} {ideal:>8.2f} {achieved / ideal:>6.3f} "
-                  f"{calls / wall:>8.1f} {1000 * cpu / calls:>11.3f}  {statuses}")
+                  f"{calls / wall:>8.1f} {1000 * cpu / calls:>11.3f} {1000 * mock_cpu / calls:>12.3f} "
+                  f"{1000 * box_cpu / n:>13.1f}  {dict(statuses)}")
+            for t in sink.trajectories:
+                if t.status != "ok":
+                    print(f"      {t.sample_id}: {t.status} {t.failure}: {(t.error or '').splitlines()[0][:160]}")
         print("\nbaseline: the HTTP policy alone (no env, no sandbox), same mock")
-        print(f"{'conc':>5} {'calls':>8} {'wall s':>7} {'calls/s':>8} {'ideal':>8} {'ratio':>6} {'CPU ms/call':>11}")
+        print(f"{'conc':>5} {'calls':>8} {'wall s':>7} {'calls/s':>8} {'ideal':>8} {'ratio':>6} {'CPU ms/call':>11} "
+              f"{'mock ms/call':>12}")
         for c in levels:
             calls = counts[c] * TURNS
+            mock0 = cpu_of(mock_pid)
             wall, cpu = policy_only(base_url, calls, c)
+            mock_cpu = cpu_of(mock_pid) - mock0
             ideal = c / args.latency_s
             print(f"{c:>5} {calls:>8} {wall:>7.2f} {calls / wall:>8.1f} {ideal:>8.1f} "
-                  f"{(calls / wall) / ideal:>6.3f} {1000 * cpu / calls:>11.3f}")
+                  f"{(calls / wall) / ideal:>6.3f} {1000 * cpu / calls:>11.3f} {1000 * mock_cpu / calls:>12.3f}")
 
 
 if __name__ == "__main__":

@@ -49,6 +49,7 @@ from medagentgym.sandbox import DEFAULT_LAYERS, SandboxServer, Session  # noqa: 
 # The least a session needs to run and be cleaned up; none of these confines agent code.
 UNHARDENED_LAYERS: tuple[str, ...] = ("pdeathsig", "stdin_null", "close_fds", "scrub_env")
 DESIGNS: tuple[str, ...] = ("hardened", "off", "subprocess")
+ROUNDS = 3  # a throughput cell is split into this many rounds, interleaved with the other designs
 # What a "working" session holds: a 10k-row DataFrame read from the database, and a group-by of it.
 WORKING_CODE = (
     "df = pd.read_sql_query('SELECT * FROM t', "
@@ -134,7 +135,8 @@ def _latency(
 
 
 def _cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a process so far (clock-tick resolution)."""
+    """User + system CPU seconds of a process so far (clock-tick resolution, so measured over
+    hundreds of executions)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
@@ -150,6 +152,14 @@ class Throughput:
     rate: float  # executions per second, both clients together
     count: int
     cpu_ms: float  # CPU per execution where the code runs: session process, or the subprocess
+    elapsed: float = 0.0
+
+    @staticmethod
+    def combine(parts: Sequence[Throughput]) -> Throughput:
+        count = sum(p.count for p in parts)
+        elapsed = sum(p.elapsed for p in parts)
+        cpu_ms = sum(p.cpu_ms * p.count for p in parts) / count
+        return Throughput(count / elapsed, count, cpu_ms, elapsed)
 
 
 def _throughput(
@@ -179,12 +189,13 @@ def _throughput(
     def client(index: int) -> None:
         try:
             with ExitStack() as stack:
-                sessions = {}
+                sessions: dict[str, Session] = {}
                 if design != "subprocess":
                     sessions[design] = stack.enter_context(servers[design].open_session(resources))
                 run = _runner(design, case, sessions)
                 pid = sessions[design].pid if sessions else None
-                run()  # warm-up
+                if pid:
+                    run()  # warm-up of a fresh session (a subprocess has nothing to warm)
                 barrier.wait()
                 cpu_start = _cpu_s(pid) if pid else 0.0
                 deadline = started[0] + seconds
@@ -208,7 +219,7 @@ def _throughput(
     elapsed = max(finished) - started[0]
     total = sum(counts)
     cpu_s = _children_cpu_s() - children_cpu[0] if design == "subprocess" else sum(cpu)
-    return Throughput(total / elapsed, total, cpu_s / total * 1000)
+    return Throughput(total / elapsed, total, cpu_s / total * 1000, elapsed)
 
 
 # -- session open -------------------------------------------------------------------------------
@@ -306,10 +317,40 @@ def _ratio(value: float) -> str:
     return f"{value:.2f}x" if value < 10 else f"{value:.0f}x"
 
 
+def _print_memory(memory: Sequence[Memory], compare_at: int) -> None:
+    print("Memory of concurrent sessions, MiB PSS (idle: after `x = 1`; working: holds a 10k-row")
+    print("DataFrame read from SQLite and its group-by); private = not shared with any process")
+    rows = [
+        [
+            m.design,
+            str(m.sessions),
+            m.state,
+            f"{m.mean_pss:.1f}",
+            f"{m.max_pss:.1f}",
+            f"{m.mean_private:.1f}",
+            f"{m.sessions_pss:.0f}",
+            f"{m.server_pss:.0f}",
+            f"{m.total:.0f}",
+        ]
+        for m in memory
+    ]
+    _table(
+        ["design", "sessions", "state", "mean/session", "max", "private", "all sessions", "server", "total"],
+        rows,
+        first_width=8,
+    )
+    by_key = {(m.design, m.sessions, m.state): m for m in memory}
+    for state in ("idle", "working"):
+        hard, off = by_key[("hardened", compare_at, state)], by_key[("off", compare_at, state)]
+        print(f"{state} session PSS hardened/off at {compare_at}: {_ratio(hard.mean_pss / off.mean_pss)}")
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeats", type=int, default=30, help="latency samples per cell (default 30)")
-    parser.add_argument("--seconds", type=float, default=3.0, help="duration of a throughput cell (default 3)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--repeats", type=int, default=30, help="latency samples per cell")
+    parser.add_argument("--seconds", type=float, default=3.0, help="duration of a throughput cell")
     parser.add_argument("--sessions", default="20,100", help="concurrent session counts for memory")
     args = parser.parse_args()
     counts = [int(c) for c in args.sessions.split(",") if c.strip()]
@@ -325,20 +366,30 @@ def main() -> None:
             levels = {name: (server.level, server.layers) for name, server in servers.items()}
             with ExitStack() as stack:
                 one_client = {
-                    name: stack.enter_context(server.open_session(resources)) for name, server in servers.items()
+                    name: stack.enter_context(server.open_session(resources))
+                    for name, server in servers.items()
                 }
                 latency = _latency(cases, one_client, args.repeats)
-            throughput = {
-                (case.label, design): _throughput(design, case, servers, resources, args.seconds)
-                for case in cases
-                for design in DESIGNS
-            }
+            throughput: dict[tuple[str, str], Throughput] = {}
+            for case in cases:
+                cells: dict[str, list[Throughput]] = {design: [] for design in DESIGNS}
+                for i in range(ROUNDS):  # short rounds, designs rotated: load drift hits all alike
+                    for design in DESIGNS[i % 3 :] + DESIGNS[: i % 3]:
+                        cells[design].append(
+                            _throughput(design, case, servers, resources, args.seconds / ROUNDS)
+                        )
+                for design, parts in cells.items():
+                    throughput[(case.label, design)] = Throughput.combine(parts)
             opening = _open_latency(servers, resources, args.repeats)
             memory: list[Memory] = []
-            for n in counts:
-                memory += _memory("hardened", servers["hardened"], resources, n)
-            if counts:
-                memory += _memory("off", servers["off"], resources, min(counts))
+            memory_note = ""
+            try:
+                for n in counts:
+                    memory += _memory("hardened", servers["hardened"], resources, n)
+                if counts:
+                    memory += _memory("off", servers["off"], resources, min(counts))
+            except PermissionError as exc:  # sessions are not dumpable: needs root (CAP_SYS_PTRACE)
+                memory, memory_note = [], f"memory not measured: {exc} (run as root to read smaps)"
     wall = time.perf_counter() - wall_start
 
     print("sandbox hardening benchmark")
@@ -370,7 +421,10 @@ def main() -> None:
         rows,
     )
 
-    print(f"Throughput, 2 concurrent clients, executions/s ({args.seconds:g} s per cell; count in brackets)")
+    print(
+        f"Throughput, 2 concurrent clients, executions/s ({args.seconds:g} s per cell in {ROUNDS} "
+        "interleaved rounds; count in brackets)"
+    )
     rows = []
     for case in cases:
         h, o, s = (throughput[(case.label, d)] for d in DESIGNS)
@@ -412,33 +466,10 @@ def main() -> None:
     ratio = opening["hardened"][0][0] / opening["off"][0][0]
     print(f"open latency hardened/off: {_ratio(ratio)}\n")
 
-    print("Memory of concurrent sessions, MiB PSS (idle: after `x = 1`; working: holds a 10k-row")
-    print("DataFrame read from SQLite and its group-by); private = not shared with any process")
-    rows = [
-        [
-            m.design,
-            str(m.sessions),
-            m.state,
-            f"{m.mean_pss:.1f}",
-            f"{m.max_pss:.1f}",
-            f"{m.mean_private:.1f}",
-            f"{m.sessions_pss:.0f}",
-            f"{m.server_pss:.0f}",
-            f"{m.total:.0f}",
-        ]
-        for m in memory
-    ]
-    _table(
-        ["design", "sessions", "state", "mean/session", "max", "private", "all sessions", "server", "total"],
-        rows,
-        first_width=8,
-    )
-    by_key = {(m.design, m.sessions, m.state): m for m in memory}
-    if counts:
-        n = min(counts)
-        for state in ("idle", "working"):
-            hard, off = by_key[("hardened", n, state)], by_key[("off", n, state)]
-            print(f"{state} session PSS hardened/off at {n}: {_ratio(hard.mean_pss / off.mean_pss)}")
+    if memory_note:
+        print(memory_note)
+    elif memory:
+        _print_memory(memory, min(counts))
     print(f"\nload average at end: {_load()}; whole run {wall:.0f} s")
 
 

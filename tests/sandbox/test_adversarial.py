@@ -1,8 +1,12 @@
-"""Attacks on a real session, each of which must be contained at level landlock+seccomp.
+"""Attacks on a real session, each of which must be contained at level landlock+seccomp (i)
+and, where bubblewrap works here, at level seccomp+bwrap (ii) (forced with ``BWRAP_LAYERS``).
 
-Every test runs its attack in a real session of one shared server; after each test the server
-must still be running and a fresh session must work normally. Network attacks aim only at
-listeners the test itself opens on 127.0.0.1 (nothing here may send a packet anywhere else).
+Every test runs its attack in a real session of one shared server per level; after each test the
+server must still be running and a fresh session must work normally. Network attacks aim only at
+listeners the test itself opens on 127.0.0.1 (nothing here may send a packet anywhere else; at
+level ii the session is in its own network namespace, so even a socket could not reach them).
+Where the levels fail differently (a path that is absent or read-only under bubblewrap rather
+than refused by Landlock), the expected errnos are per level; containment is asserted at both.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ import pytest
 
 from medagentgym.catalog.sample import Resource
 from medagentgym.sandbox import SandboxLimits, SandboxServer, Session
+from medagentgym.sandbox import bwrap as bubblewrap
+from medagentgym.sandbox.hardening import BWRAP_LAYERS
 from medagentgym.sandbox.landlock import abi_version
 
 pytestmark = pytest.mark.skipif(
@@ -33,13 +39,37 @@ SECRET_VALUE = "adversarial-secret-3f9a"
 LIMITS = SandboxLimits(timeout_s=5.0, hard_grace_s=1.0, memory_bytes=1024**3, file_size_bytes=8 * 1024**2)
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[SandboxServer]:
+LEVEL_I, LEVEL_II = "landlock+seccomp", "seccomp+bwrap"
+# How a refused file-system access fails: Landlock says EACCES; the server's private dir is
+# mounted read-only in each session (EROFS, both levels, see quota.py); under bubblewrap a path
+# outside the mounted allow-list is absent (ENOENT) and the mounted ones are read-only (EROFS).
+DENIED = {LEVEL_I: {errno.EACCES, errno.EROFS}, LEVEL_II: {errno.EACCES, errno.EROFS, errno.ENOENT}}
+
+
+def _bwrap_missing() -> str:
+    found, why = bubblewrap.find()
+    return "" if found is not None else why
+
+
+@pytest.fixture(scope="module", params=[LEVEL_I, LEVEL_II])
+def server(request: pytest.FixtureRequest, database: Path) -> Iterator[SandboxServer]:
+    layers = None
+    if request.param == LEVEL_II:
+        why = _bwrap_missing()
+        if why:
+            pytest.skip(f"level seccomp+bwrap cannot be tested here: {why}")
+        layers = BWRAP_LAYERS
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv(SECRET_VAR, SECRET_VALUE)  # in the client's environment before the server starts
-        with SandboxServer(LIMITS) as srv:
-            assert srv.level == "landlock+seccomp"
+        with SandboxServer(LIMITS, layers=layers, read_only_paths=[database.parent]) as srv:
+            assert srv.level == request.param
             yield srv
+
+
+def denied(server: SandboxServer, value: str, count: int) -> None:
+    """``value`` is the repr of a list of errnos, each a refusal at this server's level."""
+    errnos = eval(value)  # noqa: S307 - a list of ints produced by our own snippet
+    assert len(errnos) == count and set(errnos) <= DENIED[server.level], errnos
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +101,10 @@ def server_survives(request: pytest.FixtureRequest) -> Iterator[None]:
         result = fresh.run_python("import pandas as pd\nint(pd.Series([1, 2, 3]).sum())")
         assert result.status == "ok", result.error
         assert result.value_repr == "6"
+
+
+def session_level(session: Session) -> str:
+    return session._server.level
 
 
 def run_ok(session: Session, code: str) -> str:
@@ -164,38 +198,55 @@ def test_writes_outside_scratch_are_refused(session: Session, server: SandboxSer
         session.scratch_dir.parents[2] / "escape.txt",  # the server's private root
     ]
     code = ATTEMPT + f"[attempt(lambda p: open(p, 'w').close(), p) for p in {[str(t) for t in targets]!r}]"
-    assert run_ok(session, code) == repr([errno.EACCES] * len(targets))
+    denied(server, run_ok(session, code), len(targets))
     assert not any(t.exists() for t in targets)
     assert run_ok(session, "open('inside.txt', 'w').write('ok')") == "2"  # scratch is writable
 
 
-def test_planted_secret_file_is_unreadable(session: Session, tmp_path: Path) -> None:
+def test_planted_secret_file_is_unreadable(session: Session, server: SandboxServer, tmp_path: Path) -> None:
     secret = tmp_path / "secret.txt"
     secret.write_text(SECRET_VALUE)
-    code = ATTEMPT + f"(attempt(open, {str(secret)!r}), attempt(os.listdir, {str(tmp_path)!r}))"
+    code = ATTEMPT + f"[attempt(open, {str(secret)!r}), attempt(os.listdir, {str(tmp_path)!r})]"
     result = session.run_python("import os\n" + code)
-    assert result.value_repr == repr((errno.EACCES, errno.EACCES))
+    assert result.value_repr is not None
+    denied(server, result.value_repr, 2)
     assert SECRET_VALUE not in result.stdout + result.stderr
-    home_listing = run_ok(session, ATTEMPT + "import os\n(attempt(os.listdir, '/root'), attempt(open, '/etc/shadow'))")
-    assert home_listing == repr((errno.EACCES, errno.EACCES))
+    shadow = run_ok(session, ATTEMPT + "[attempt(open, '/etc/shadow')]")
+    denied(server, shadow, 1)
+    if server.level == LEVEL_I:
+        assert run_ok(session, ATTEMPT + "import os\n[attempt(os.listdir, '/root')]") == repr([errno.EACCES])
+    else:  # only the parents of bound paths exist there (the data cache, a Python under /root)
+        from medagentgym.paths import cache_dir
+        from medagentgym.sandbox.hardening import python_read_only_paths
+
+        bound = [Path(p) for p in (*python_read_only_paths(), os.path.realpath(cache_dir()))]
+        parents = {p.parts[2] for p in bound if len(p.parts) > 2 and p.parts[1] == "root"}
+        listing = run_ok(session, "import os\nsorted(os.listdir('/root')) if os.path.isdir('/root') else []")
+        assert set(eval(listing)) <= parents, listing  # noqa: S307
 
 
 def test_parent_environment_is_invisible(session: Session, server: SandboxServer) -> None:
     assert os.environ.get(SECRET_VAR) == SECRET_VALUE  # the client has it
+    read = "lambda p: open(p, 'rb').read().decode(errors='replace')"
     code = (
         "import os\n"
         "own = open('/proc/self/environ', 'rb').read().decode()\n"
-        f"(own, dict(os.environ), attempt(open, '/proc/{server.pid}/environ'),\n"
-        f" attempt(os.listdir, '/proc/{server.pid}/fd'), attempt(open, '/proc/1/environ'))"
+        f"def peek(p):\n    try:\n        return ({read})(p)\n    except OSError as e:\n        return e.errno\n"
+        f"(own, dict(os.environ), peek('/proc/{server.sandbox_pid}/environ'),\n"
+        f" attempt(os.listdir, '/proc/{server.sandbox_pid}/fd'), peek('/proc/1/environ'))"
     )
     result = session.run_python(ATTEMPT + code)
     assert result.status == "ok", result.error
     assert result.value_repr is not None
     assert SECRET_VALUE not in result.value_repr and SECRET_VAR not in result.value_repr
-    assert result.value_repr.endswith(f"{errno.EACCES}, {errno.EACCES}, {errno.EACCES})")
+    if server.level == LEVEL_I:
+        assert result.value_repr.endswith(f"{errno.EACCES}, {errno.EACCES}, {errno.EACCES})")
+    else:  # the server is not dumpable; pid 1 is bwrap, whose environment is the minimal one
+        assert f"{errno.EACCES}, " in result.value_repr
 
 
 def test_read_only_database_cannot_be_written(server: SandboxServer, database: Path) -> None:
+    s_server = server
     before = hashlib.sha256(database.read_bytes()).hexdigest()
     with server.open_session([Resource(kind="sqlite", name="ehr", path=str(database))]) as s:
         code = ATTEMPT + (
@@ -211,10 +262,9 @@ def test_read_only_database_cannot_be_written(server: SandboxServer, database: P
             "(ro, rows, insert, attempt(open, db, 'r+b'), attempt(os.unlink, db),\n"
             " attempt(lambda: open(db + '-journal', 'w')))"
         )
-        value = run_ok(s, code)
-        assert value == repr(
-            (10, 10, "attempt to write a readonly database", errno.EACCES, errno.EACCES, errno.EACCES)
-        )
+        value = eval(run_ok(s, code))  # noqa: S307
+        assert value[:3] == (10, 10, "attempt to write a readonly database")
+        denied(s_server, repr(list(value[3:])), 3)
         assert s.run_sql("SELECT COUNT(*) AS n FROM t").status == "ok"
     assert hashlib.sha256(database.read_bytes()).hexdigest() == before
     assert not Path(str(database) + "-journal").exists()
@@ -229,7 +279,13 @@ def test_another_sessions_scratch_is_unreadable(server: SandboxServer) -> None:
             f"(attempt(open, {str(target)!r}), attempt(os.listdir, {str(victim.scratch_dir)!r}),\n"
             f" attempt(lambda: open({str(victim.scratch_dir / 'planted')!r}, 'w')))"
         )
-        assert run_ok(attacker, code) == repr((errno.EACCES,) * 3)
+        value = run_ok(attacker, code)
+        if server.level == LEVEL_I:  # the read sees the empty dir under the victim's tmpfs, or Landlock
+            read, listing, write = eval(value)  # noqa: S307
+            assert read in (errno.EACCES, errno.ENOENT) and listing == errno.EACCES
+            assert write in (errno.EACCES, errno.EROFS)
+        else:  # the victim's tmpfs is in its own mount namespace: the attacker sees an empty dir
+            assert value == repr((errno.ENOENT, None, errno.EROFS))
         assert run_ok(victim, "open('diary.txt').read()") == "'private'"
         assert not (victim.scratch_dir / "planted").exists()
 
@@ -326,10 +382,12 @@ def test_signals_to_server_and_other_sessions_are_refused(server: SandboxServer)
         assert bystander.run_python("mine = 'alive'").status == "ok"
         code = ATTEMPT + (
             "import os, signal\n"
-            f"(attempt(os.kill, {server.pid}, signal.SIGKILL), attempt(os.kill, {bystander.pid}, signal.SIGKILL),\n"
-            f" attempt(os.killpg, {bystander.pid}, signal.SIGKILL), attempt(os.kill, os.getppid(), signal.SIGTERM))"
+            f"(attempt(os.kill, {server.sandbox_pid}, signal.SIGKILL),\n"
+            f" attempt(os.kill, {bystander.sandbox_pid}, signal.SIGKILL),\n"
+            f" attempt(os.killpg, {bystander.sandbox_pid}, signal.SIGKILL), attempt(os.kill, os.getppid(), signal.SIGTERM),\n"
+            " attempt(os.kill, -1, signal.SIGKILL), attempt(os.kill, os.getpid(), 0))"
         )
-        assert run_ok(attacker, code) == repr((errno.EPERM,) * 4)
+        assert run_ok(attacker, code) == repr((errno.EPERM,) * 5 + (None,))
         assert run_ok(bystander, "mine") == "'alive'"
     assert server.running
 
@@ -338,7 +396,7 @@ def test_ptrace_is_refused(session: Session, server: SandboxServer) -> None:
     code = (
         "import ctypes\n"
         "libc = ctypes.CDLL(None, use_errno=True)\n"
-        f"rc = libc.ptrace(16, {server.pid}, 0, 0)  # PTRACE_ATTACH\n"
+        f"rc = libc.ptrace(16, {server.sandbox_pid}, 0, 0)  # PTRACE_ATTACH\n"
         "(rc, ctypes.get_errno())"
     )
     assert run_ok(session, code) == repr((-1, errno.EPERM))
@@ -350,7 +408,11 @@ def test_privilege_changes_are_refused(session: Session) -> None:
         "(attempt(os.setuid, 1000), attempt(os.setgid, 1000), attempt(os.setgroups, []),\n"
         " attempt(os.chroot, '.'), attempt(os.nice, -1), attempt(os.chown, '.', 1000, 1000))"
     )
-    assert run_ok(session, code) == repr((errno.EPERM,) * 6)
+    refused = {errno.EPERM}
+    if session_level(session) == LEVEL_II:
+        refused.add(errno.EINVAL)  # uid/gid 1000 does not exist in bubblewrap's user namespace
+    values = eval(run_ok(session, code))  # noqa: S307
+    assert len(values) == 6 and set(values) <= refused, values
     status = run_ok(session, "[l for l in open('/proc/self/status') if l.startswith(('CapEff', 'CapBnd', 'NoNewPrivs', 'Seccomp:'))]")
     assert "CapEff:\\t0000000000000000" in status
     assert "CapBnd:\\t0000000000000000" in status
@@ -394,9 +456,11 @@ def test_raw_system_calls_are_refused(session: Session) -> None:
 
 
 def test_level_is_recorded_and_strongest(server: SandboxServer) -> None:
-    assert server.level == "landlock+seccomp"
-    assert {"caps", "no_new_privs", "landlock", "seccomp"} <= set(server.layers)
+    assert server.level in (LEVEL_I, LEVEL_II)
+    confinement = "landlock" if server.level == LEVEL_I else "bwrap"
+    assert {"caps", "no_new_privs", confinement, "pid_scope", "scratch_quota", "seccomp"} <= set(server.layers)
     assert server.skipped_layers == {}
+    assert server.scratch_quota_enforced
 
 
 # -- as an unprivileged user ------------------------------------------------------------------

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import itertools
 import json
 import os
 import random
+import ssl
 import threading
 import time
 import uuid
@@ -51,49 +53,71 @@ class _Transient:
 
 
 class _Clients:
-    """Lazily created, shared connection pools: one sync client, one async client per event loop.
+    """Lazily created, shared connection pools: one sync client, async clients per event loop.
 
     An ``httpx.AsyncClient`` is bound to the loop it first ran in, and ``run_episode`` runs each
-    episode in its own ``asyncio.run`` (possibly in several threads at once), so there is one
-    async client per running loop, closed with that loop: an async generator holds it, and
+    episode in its own ``asyncio.run`` (possibly in several threads at once), so async clients
+    are kept per running loop and closed with that loop: an async generator holds them, and
     ``asyncio.run`` finalizes async generators before it closes the loop
     (``loop.shutdown_asyncgens``), so no socket outlives its loop even without ``aclose()``.
+
+    Each loop gets ``shards`` clients, used in turn. httpcore's pool re-scans all of its
+    connections and queued requests on every request and release (encode/httpcore#1035), so one
+    pool's CPU cost per call grows with the number of calls in flight; a few smaller pools keep
+    it low at the hundreds of concurrent calls a rollout makes.
     """
 
-    def __init__(self, timeout_s: float, max_connections: int | None) -> None:
+    def __init__(self, timeout_s: float, max_connections: int | None, shards: int) -> None:
         self._timeout = httpx.Timeout(timeout_s)
-        self._limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        per_shard = None if max_connections is None else max(1, -(-max_connections // shards))
+        self._limits = httpx.Limits(max_connections=per_shard, max_keepalive_connections=per_shard)
+        self._shards = max(1, shards)
+        self._turn = itertools.count()
         self._lock = threading.Lock()
+        self._ssl: ssl.SSLContext | None = None  # loading CA certificates costs ~20 ms: once
         self._sync: httpx.Client | None = None
-        self._async: dict[asyncio.AbstractEventLoop, tuple[httpx.AsyncClient, AsyncGenerator[None, None]]] = {}
+        self._async: dict[
+            asyncio.AbstractEventLoop, tuple[list[httpx.AsyncClient | None], AsyncGenerator[None, None]]
+        ] = {}
+
+    def _options(self) -> dict[str, Any]:
+        if self._ssl is None:
+            self._ssl = httpx.create_ssl_context()
+        return {"timeout": self._timeout, "limits": self._limits, "verify": self._ssl}
 
     def sync(self) -> httpx.Client:
         with self._lock:
             if self._sync is None:
-                self._sync = httpx.Client(timeout=self._timeout, limits=self._limits)
+                self._sync = httpx.Client(**self._options())
             return self._sync
 
     async def _close_with_loop(
-        self, loop: asyncio.AbstractEventLoop, client: httpx.AsyncClient
+        self, loop: asyncio.AbstractEventLoop, clients: list[httpx.AsyncClient | None]
     ) -> AsyncGenerator[None, None]:
         try:
             yield
         finally:
             with self._lock:
-                if loop in self._async and self._async[loop][0] is client:
+                if loop in self._async and self._async[loop][0] is clients:
                     del self._async[loop]
-            await client.aclose()
+            for client in clients:
+                if client is not None:
+                    await client.aclose()
 
     async def async_client(self) -> httpx.AsyncClient:
         loop = asyncio.get_running_loop()
         entry = self._async.get(loop)
-        if entry is not None:
-            return entry[0]
-        client = httpx.AsyncClient(timeout=self._timeout, limits=self._limits)
-        guard = self._close_with_loop(loop, client)
-        await guard.__anext__()  # registers the generator with this loop's finalizer
-        with self._lock:
-            self._async[loop] = (client, guard)
+        if entry is None:
+            clients: list[httpx.AsyncClient | None] = [None] * self._shards
+            guard = self._close_with_loop(loop, clients)
+            await guard.__anext__()  # registers the generator with this loop's finalizer
+            with self._lock:
+                self._async[loop] = entry = (clients, guard)
+        shard = next(self._turn) % self._shards
+        client = entry[0][shard]
+        if client is None:
+            with self._lock:
+                client = entry[0][shard] = httpx.AsyncClient(**self._options())
         return client
 
     def close(self) -> None:
@@ -103,7 +127,7 @@ class _Clients:
             client.close()
 
     async def aclose(self) -> None:
-        """Close the sync client and the async client of the running loop."""
+        """Close the sync client and the async clients of the running loop."""
         entry = self._async.get(asyncio.get_running_loop())
         if entry is not None:
             await entry[1].aclose()
@@ -179,6 +203,7 @@ class OpenAIChatPolicy:
         context_tokens: int = 32_768,
         prices: Mapping[str, float] | None = None,
         max_connections: int | None = None,
+        pool_shards: int = 8,
         extra_body: Mapping[str, Any] | None = None,
     ) -> None:
         if action_format not in ("json", "tools"):
@@ -202,7 +227,7 @@ class OpenAIChatPolicy:
         self.context_tokens = context_tokens
         self.extra_body = dict(extra_body or {})
         self.seed: int | None = None
-        self._clients = _Clients(timeout_s, max_connections)
+        self._clients = _Clients(timeout_s, max_connections, pool_shards)
         self._rng = random.Random()
         sampling: dict[str, Any] = {
             key: value
@@ -236,7 +261,7 @@ class OpenAIChatPolicy:
         aliases = {"format": "action_format", "timeout": "timeout_s", "api_key_var": "api_key_env"}
         options = {aliases.get(k, k).replace("-", "_"): v for k, v in options.items() if v is not None}
         floats = {"temperature", "top_p", "timeout_s", "backoff_base_s", "backoff_max_s", "max_retry_after_s"}
-        ints = {"max_tokens", "max_retries", "context_tokens", "max_connections"}
+        ints = {"max_tokens", "max_retries", "context_tokens", "max_connections", "pool_shards"}
         known = floats | ints | {
             "model", "base_url", "api_key_env", "action_format", "stop", "seeded", "prices", "extra_body"
         }

@@ -43,6 +43,8 @@ SANDBOX_UID = 65534
 SERVER_CAPS: tuple[str, ...] = ("CAP_SYS_ADMIN", "CAP_SETPCAP")
 # Passed to the server so its "bwrap" layer can tell a real sandbox from a failed probe.
 STATUS_ACTIVE = "active"
+# Beyond Landlock's system allow-list (which has no executables to list).
+EXTRA_SYSTEM_PATHS: tuple[str, ...] = ("/bin", "/sbin")
 
 
 @dataclass(frozen=True)
@@ -166,13 +168,16 @@ def command(
 ) -> list[str]:
     """The full argv that runs ``inner`` (the server) inside the sandbox."""
     seen: set[str] = set()
-    binds = _mount_args(system_paths, "--ro-bind", seen)
+    # /bin and /sbin too: ctypes.util.find_library runs ldconfig (pyseccomp finds libseccomp so).
+    binds = _mount_args([*system_paths, *EXTRA_SYSTEM_PATHS], "--ro-bind", seen)
     binds += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
     # Python paths and resources may lie under /tmp (tests, virtualenvs), so after the tmpfs.
     binds += _mount_args([os.path.realpath(p) for p in python_paths], "--ro-bind", seen)
     binds += _mount_args([os.path.realpath(str(p)) for p in read_only], "--ro-bind", seen)
     root = os.path.realpath(writable)
     binds += ["--bind", root, root, "--chdir", root]
+    # Last: nothing but the private root may be written (a writable /tmp or /dev would be RAM outside the quota).
+    binds += ["--remount-ro", "/tmp", "--remount-ro", "/dev", "--remount-ro", "/"]
     return [bwrap.path, *namespace_args(), *binds, "--", *inner]
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from medagentgym.sandbox import bwrap as bubblewrap
 from medagentgym.sandbox.client import SandboxError, SandboxServer
 from medagentgym.sandbox.hardening import DEFAULT_LAYERS, STRONG_LEVELS, prepare_layers
 from medagentgym.sandbox.landlock import abi_version
@@ -38,6 +39,8 @@ class SelfTest(BaseModel):
 class CheckReport(BaseModel):
     platform: str
     landlock_abi: int
+    bwrap_available: bool = False  # a bubblewrap that can create the level-(ii) namespaces here
+    bwrap_detail: str = ""  # its path and version, or why none works
     layers: list[LayerStatus]
     level: str
     strong: bool  # landlock+seccomp or seccomp+bwrap
@@ -46,7 +49,9 @@ class CheckReport(BaseModel):
     ok: bool  # a strong level and every self-test contained
 
     def render(self) -> str:
-        lines = [f"platform: {self.platform}", f"landlock ABI: {self.landlock_abi or 'none'}", "layers:"]
+        lines = [f"platform: {self.platform}", f"landlock ABI: {self.landlock_abi or 'none'}"]
+        lines.append(f"bubblewrap: {'available' if self.bwrap_available else 'UNAVAILABLE'} ({self.bwrap_detail})")
+        lines.append("layers:")
         for layer in self.layers:
             state = "applied" if layer.applied else "available" if layer.available else "UNAVAILABLE"
             lines.append(f"  {layer.name:<13} {state}{f' ({layer.reason})' if layer.reason else ''}")
@@ -114,7 +119,7 @@ def sandbox_check(limits: SandboxLimits | None = None) -> CheckReport:
         with SandboxServer(limits, allow_insecure=True) as server:
             level, applied = server.level, server.layers
             for name, template in _SELF_TESTS.items():
-                code = template.format(path=str(probe), server_pid=server.pid)
+                code = template.format(path=str(probe), server_pid=server.sandbox_pid)
                 with server.open_session() as session:
                     result = session.run_python(code)
                 passed = result.status == "ok" and result.value_repr == "True"
@@ -135,9 +140,15 @@ def sandbox_check(limits: SandboxLimits | None = None) -> CheckReport:
             results.append(SelfTest(name="probe file absent", passed=False, detail=f"{probe} was written"))
     layers, _ = _layer_statuses(tuple(applied))
     strong = level in STRONG_LEVELS
+    found, why = bubblewrap.find()
+    bwrap_detail = f"{found.path}, {found.version}, from {found.source}" if found else why
+    if "bwrap" in applied:  # level (ii): the server ran inside bubblewrap instead of Landlock
+        layers.append(LayerStatus(name="bwrap", available=True, applied=True))
     return CheckReport(
         platform=f"{platform.system()} {platform.release()} {platform.machine()} (Python {sys.version.split()[0]})",
         landlock_abi=abi_version(),
+        bwrap_available=found is not None,
+        bwrap_detail=bwrap_detail,
         layers=layers,
         level=level,
         strong=strong,

@@ -14,6 +14,7 @@ import select
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -29,16 +30,53 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from medagentgym.catalog.sample import Resource
-from medagentgym.sandbox.hardening import INSECURE_LEVELS, STRONG_LEVELS
+from medagentgym.sandbox import bwrap as bubblewrap
+from medagentgym.sandbox.hardening import (
+    BWRAP_ENV,
+    BWRAP_LAYERS,
+    INSECURE_LEVELS,
+    STRONG_LEVELS,
+    SYSTEM_READ_ONLY,
+    python_read_only_paths,
+)
+from medagentgym.sandbox.landlock import abi_version
 from medagentgym.sandbox.limits import SandboxLimits
+from medagentgym.sandbox.quota import scratch_usage
 from medagentgym.sandbox.protocol import FrameTimeout, PeerClosed, ProtocolError, read_frame, write_frame
 from medagentgym.sandbox.results import ExecResult
 from medagentgym.sandbox.runtime import truncation_marker
 
 _READY_MAX_BYTES = 64 * 1024
+_MAX_SCRATCH_ENTRIES = 100_000  # fallback quota: more files than this is over quota too
 _MARKER_ROOM = 128  # characters a truncation marker may add to a capped field
 # Opt-in for the weak levels (rlimits only): development on machines without seccomp.
 ALLOW_INSECURE_ENV = "MEDAGENTGYM_SANDBOX_ALLOW_INSECURE"
+
+
+_UCRED = struct.Struct("iII")  # struct ucred: pid, uid, gid
+
+
+def _peer_pid(sock: socket.socket, flags: int = 0) -> int | None:
+    """The sender's pid, translated by the kernel into our PID namespace (needs SO_PASSCRED).
+
+    Under bubblewrap the server and sessions live in their own PID namespace, so the pids they
+    report about themselves mean nothing here; the kernel-attached credentials do. With
+    ``MSG_PEEK`` the data stays in the socket for the frame reader.
+    """
+    try:
+        _, ancillary, _, _ = sock.recvmsg(1, socket.CMSG_SPACE(_UCRED.size), flags)
+    except (OSError, AttributeError):
+        return None
+    for level, kind, data in ancillary:
+        if level == socket.SOL_SOCKET and kind == getattr(socket, "SCM_CREDENTIALS", -1):
+            return int(_UCRED.unpack(data[: _UCRED.size])[0])
+    return None
+
+
+def _pass_credentials(sock: socket.socket) -> None:
+    if hasattr(socket, "SO_PASSCRED"):
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
 
 
 class SandboxError(RuntimeError):
@@ -69,9 +107,10 @@ class _Child:
     """One session process as the client sees it."""
 
     sock: socket.socket
-    pid: int
+    pid: int  # in the client's PID namespace
     pidfd: int | None
     token: str
+    sandbox_pid: int  # as agent code sees it (differs under bubblewrap's PID namespace)
     session_dir: Path
     scratch_dir: Path
     io_dir: Path
@@ -165,6 +204,7 @@ class SandboxServer:
         layers: Sequence[str] | None = None,
         start_timeout_s: float = 120.0,
         allow_insecure: bool | None = None,
+        read_only_paths: Sequence[str | Path] = (),
     ) -> None:
         self.limits = limits or SandboxLimits()
         if allow_insecure is None:
@@ -181,7 +221,11 @@ class SandboxServer:
         self._level = "none"
         self._layers: tuple[str, ...] = ()
         self._skipped: dict[str, str] = {}
-        self.pid: int | None = None
+        self._extra_read_only = tuple(Path(p) for p in read_only_paths)
+        self._visible_roots: tuple[Path, ...] | None = None  # None: the whole file system
+        self.bwrap: bubblewrap.Bubblewrap | None = None
+        self.pid: int | None = None  # in this process's PID namespace
+        self.sandbox_pid: int | None = None  # as sessions see it
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -214,13 +258,35 @@ class SandboxServer:
             "--root",
             str(root),
         ]
-        if self._layer_request is not None:
-            command += ["--layers", ",".join(self._layer_request)]
+        layer_request = self._layer_request
+        if layer_request is None and abi_version() < 1:
+            layer_request = BWRAP_LAYERS  # no Landlock here: level (ii) if bubblewrap works
+        if layer_request is not None:
+            command += ["--layers", ",".join(layer_request)]
+        env = _minimal_env()
+        if layer_request is not None and "bwrap" in layer_request:
+            found, why = bubblewrap.find()
+            if found is None:
+                env[BWRAP_ENV] = f"bubblewrap does not work here: {why}"
+            else:
+                env[BWRAP_ENV] = bubblewrap.STATUS_ACTIVE
+                read_only = self._read_only_roots()
+                command = bubblewrap.command(
+                    found,
+                    command,
+                    system_paths=SYSTEM_READ_ONLY,
+                    python_paths=python_read_only_paths(),
+                    read_only=read_only,
+                    writable=root,
+                )
+                self.bwrap = found
+                self._visible_roots = bubblewrap.visible_roots([*read_only, *python_read_only_paths()])
         log_path = root / "server.log"
+        _pass_credentials(client_end)
         with open(log_path, "wb") as log:
             proc = subprocess.Popen(
                 command,
-                env=_minimal_env(),
+                env=env,
                 cwd=root,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
@@ -231,7 +297,9 @@ class SandboxServer:
         server_end.close()
         handle = _ServerHandle(proc, client_end, root)
         client_end.settimeout(self._start_timeout_s)
+        host_pid = None
         try:
+            host_pid = _peer_pid(client_end, socket.MSG_PEEK)
             message = client_end.recv(_READY_MAX_BYTES)
             ready = json.loads(message) if message else {}
         except (OSError, ValueError) as exc:
@@ -261,8 +329,17 @@ class SandboxServer:
         self._level = level
         self._layers = tuple(str(name) for name in ready["layers"])
         self._skipped = {str(k): str(v) for k, v in dict(ready.get("skipped", {})).items()}
-        self.pid = int(ready["pid"])
+        if "bwrap" not in self._layers:
+            self.bwrap, self._visible_roots = None, None
+        self.sandbox_pid = int(ready["pid"])
+        self.pid = host_pid if host_pid is not None else self.sandbox_pid
         return handle
+
+    def _read_only_roots(self) -> list[Path]:
+        """What sessions may read besides the system and Python: the data cache, the caller's paths."""
+        from medagentgym.paths import cache_dir
+
+        return [cache_dir(), *self._extra_read_only]
 
     def close(self) -> None:
         """Close all sessions, stop the server, remove its files."""
@@ -296,6 +373,11 @@ class SandboxServer:
         return dict(self._skipped)
 
     @property
+    def scratch_quota_enforced(self) -> bool:
+        """True when a tmpfs bounds each session's scratch; else the client checks after each step."""
+        return "scratch_quota" in self.layers
+
+    @property
     def running(self) -> bool:
         return self._handle is not None and not self._closed and self._handle.proc.poll() is None
 
@@ -317,7 +399,9 @@ class SandboxServer:
         handle = self._handle
         if handle is None or self._closed:
             raise SandboxError("sandbox server is not running")
+        self._check_visible(resources)
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        _pass_credentials(mine)
         request = {
             "op": "open",
             "resources": [r.model_dump(mode="json", include={"kind", "name", "path"}) for r in resources],
@@ -332,16 +416,20 @@ class SandboxServer:
         finally:
             theirs.close()
         try:
+            mine.settimeout(60.0)
+            host_pid = _peer_pid(mine, socket.MSG_PEEK)  # whoever wrote first: the session
             ready = read_frame(mine, _READY_MAX_BYTES, deadline=time.monotonic() + 60.0)
             if ready.get("op") != "ready":
                 raise SandboxError(f"session failed to start: {ready.get('error')}")
-            pid = int(ready["pid"])
+            sandbox_pid = int(ready["pid"])
+            pid = host_pid if host_pid is not None else sandbox_pid
             pidfd = _pidfd(pid)
             child = _Child(
                 sock=mine,
                 pid=pid,
                 pidfd=pidfd,
                 token=str(ready["token"]),
+                sandbox_pid=sandbox_pid,
                 session_dir=Path(ready["session_dir"]),
                 scratch_dir=Path(ready["scratch_dir"]),
                 io_dir=Path(ready["io_dir"]),
@@ -353,6 +441,22 @@ class SandboxServer:
             raise SandboxError(f"session failed to start: {exc}") from exc
         mine.settimeout(None)
         return child
+
+    def _check_visible(self, resources: Sequence[Resource]) -> None:
+        """Under bubblewrap only the roots bound at start are visible: say so instead of failing later."""
+        roots = self._visible_roots
+        if roots is None:
+            return
+        for resource in resources:
+            if not resource.path:
+                continue
+            path = Path(os.path.realpath(resource.path))
+            if not any(path == root or root in path.parents for root in roots):
+                raise SandboxError(
+                    f"resource {resource.name!r} ({resource.path}) is not visible at level seccomp+bwrap: "
+                    f"only {', '.join(map(str, roots))} are mounted; pass its folder in "
+                    "SandboxServer(read_only_paths=...)"
+                )
 
     def _discard(self, child: _Child) -> None:
         """Kill a session process, tell the server, remove its files. Idempotent."""
@@ -427,7 +531,13 @@ class Session:
 
     @property
     def pid(self) -> int:
+        """The session process in this process's PID namespace."""
         return self._require_child().pid
+
+    @property
+    def sandbox_pid(self) -> int:
+        """The session process as agent code sees it (its own PID namespace under bubblewrap)."""
+        return self._require_child().sandbox_pid
 
     @property
     def scratch_dir(self) -> Path:
@@ -500,7 +610,23 @@ class Session:
                 )
             if reply.seq != self._seq:
                 return self._abandon(child, "malformed reply (out of sequence)", started, timeout_s)
-            return self._result(reply, time.monotonic() - started)
+            result = self._result(reply, time.monotonic() - started)
+            if not self._server.scratch_quota_enforced:
+                over = self._scratch_over_quota(child)
+                if over is not None:
+                    return self._abandon(child, over, started, timeout_s, previous=result)
+            return result
+
+    def _scratch_over_quota(self, child: _Child) -> str | None:
+        """Fallback quota (no tmpfs could be mounted): measure scratch after the step."""
+        quota = self.limits.scratch_bytes
+        used, entries = scratch_usage(child.scratch_dir)
+        if used <= quota and entries <= _MAX_SCRATCH_ENTRIES:
+            return None
+        return (
+            f"scratch quota exceeded: the session used {used} bytes in {entries} entries "
+            f"(quota {quota} bytes, at most {_MAX_SCRATCH_ENTRIES} entries)"
+        )
 
     def _result(self, reply: _StepReply, duration: float) -> ExecResult:
         cap = self.limits.output_bytes
@@ -519,7 +645,9 @@ class Session:
             truncated=reply.truncated or cut_out or cut_err or cut_value,
         )
 
-    def _abandon(self, child: _Child, why: str, started: float, timeout_s: float) -> ExecResult:
+    def _abandon(
+        self, child: _Child, why: str, started: float, timeout_s: float, previous: ExecResult | None = None
+    ) -> ExecResult:
         """Kill a session that overran, died or misbehaved; start a fresh one in its place."""
         child.kill()
         if self._closed:
@@ -533,11 +661,17 @@ class Session:
         cap = self.limits.output_bytes
         stdout, cut_out = _read_capped(child.io_dir / "stdout", cap)
         stderr, cut_err = _read_capped(child.io_dir / "stderr", cap)
+        if previous is not None:  # the step finished, but the session broke a limit meanwhile
+            stdout, cut_out = previous.stdout, previous.truncated
+            stderr, cut_err = previous.stderr, previous.truncated
         if why == "timeout":
-            status: Literal["timeout", "crashed"] = "timeout"
+            status: Literal["timeout", "crashed", "error"] = "timeout"
             message = (
                 f"step exceeded its time limit of {timeout_s:g} s and did not stop; the session " "was killed"
             )
+        elif why.startswith("scratch quota"):
+            status = "error"
+            message = f"{why}; the session was killed"
         else:
             status = "crashed"
             reason = self._server._exit_reason(child) if why == "died" else why

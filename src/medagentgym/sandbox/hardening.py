@@ -48,6 +48,7 @@ class ChildContext:
     server_pid: int
     base_path: str  # PATH given to agent code
     read_only_paths: tuple[Path, ...] = ()  # the session's resources (databases, data files)
+    private_root: Path | None = None  # the server's dir holding every session's scratch and io
 
 
 @runtime_checkable
@@ -370,6 +371,156 @@ class SeccompLayer:
         self.program.load()
 
 
+class ScratchQuotaLayer:
+    """A per-session disk quota: private mount namespace, size-limited tmpfs on scratch.
+
+    Placed before ``scrub_env`` (which changes into scratch, so the cwd is the tmpfs), before
+    ``caps`` (mounting needs CAP_SYS_ADMIN) and before ``landlock`` (rules bind to inodes, so the
+    ruleset must see the tmpfs). Without the privilege it is skipped and the client measures
+    scratch after each step instead. See :mod:`.quota`.
+    """
+
+    name = "scratch_quota"
+
+    def prepare(self) -> None:
+        from medagentgym.sandbox.quota import mount_unavailable
+
+        why = mount_unavailable()
+        if why is not None:
+            raise LayerUnavailable(why)
+
+    def apply(self, ctx: ChildContext) -> None:
+        from medagentgym.sandbox.quota import mount_scratch
+
+        mount_scratch(ctx.scratch_dir, ctx.io_dir, ctx.limits.scratch_bytes, ctx.private_root)
+
+
+# A pid no kernel hands out (pid_max is at most 2**22): compiled into the filter once, replaced
+# by the session's own pid after fork, so the filter is built once and loaded per session.
+_PID_PLACEHOLDER = 0x3FFFFFF3
+_PR_SET_DUMPABLE = 4
+
+
+class PidScopeLayer:
+    """Sessions may signal and tune only themselves, and are not dumpable.
+
+    Landlock scopes signals at level (i); without it (bubblewrap, level ii) every session and the
+    server share one uid, and same-uid processes may signal each other, change each other's
+    rlimits, priorities and CPU affinity, and read each other's memory through ``/proc/<pid>/mem``.
+    A second seccomp filter refuses the process-targeting calls unless they name the session
+    itself (``kill``/``tgkill``/``rt_*sigqueueinfo`` only for its own pid; ``prlimit64``,
+    ``setpriority``, ``sched_set*``, ``ioprio_set``, page migration only for "self" = 0;
+    ``tkill``, ``pidfd_send_signal``, ``process_madvise`` never); ``PR_SET_DUMPABLE=0`` makes its
+    ``/proc/<pid>`` files unreadable to other sessions. Applied at every level (defence in depth).
+    """
+
+    name = "pid_scope"
+
+    def __init__(self) -> None:
+        self._bpf: bytes = b""
+        self._slots: tuple[int, ...] = ()
+        self._libc: ctypes.CDLL | None = None
+
+    def prepare(self) -> None:
+        self._libc = _linux_libc("seccomp")
+        try:
+            import pyseccomp as seccomp
+        except ImportError as exc:
+            raise LayerUnavailable(f"pyseccomp is not installed ({exc})") from exc
+        except (OSError, RuntimeError) as exc:  # pyseccomp raises RuntimeError without libseccomp
+            raise LayerUnavailable(f"libseccomp is unusable: {exc}") from exc
+        try:
+            self._bpf, self._slots = _build_pid_scope(seccomp)
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise LayerUnavailable(f"libseccomp is unusable: {exc}") from exc
+
+    def apply(self, ctx: ChildContext) -> None:
+        from medagentgym.sandbox.seccomp import SeccompProgram
+
+        assert self._libc is not None
+        if self._libc.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_DUMPABLE) failed")
+        program = bytearray(self._bpf)
+        pid = os.getpid().to_bytes(4, sys.byteorder)
+        for offset in self._slots:  # the 32-bit ``k`` of each instruction holding the placeholder
+            program[offset + 4 : offset + 8] = pid
+        SeccompProgram(bytes(program), ()).load()
+
+
+def _build_pid_scope(seccomp: object) -> tuple[bytes, tuple[int, ...]]:
+    """The pid-scope filter as BPF, and the byte offsets of the placeholder instructions."""
+    sc = seccomp  # the pyseccomp module
+    filt = sc.SyscallFilter(sc.ALLOW)  # type: ignore[attr-defined]
+    deny = sc.ERRNO(errno.EPERM)  # type: ignore[attr-defined]
+
+    def nr(name: str) -> int | None:
+        number = sc.resolve_syscall(sc.Arch.NATIVE, name)  # type: ignore[attr-defined]
+        return number if number >= 0 else None
+
+    placeholder = _PID_PLACEHOLDER
+    for name, arg in (("kill", 0), ("tgkill", 0), ("rt_sigqueueinfo", 0), ("rt_tgsigqueueinfo", 0)):
+        if (number := nr(name)) is not None:  # only the session's own pid (unsigned: -1 is huge)
+            filt.add_rule(deny, number, sc.Arg(arg, sc.GT, placeholder))  # type: ignore[attr-defined]
+            filt.add_rule(deny, number, sc.Arg(arg, sc.LT, placeholder))  # type: ignore[attr-defined]
+    self_only = (
+        ("prlimit64", 0),
+        ("setpriority", 1),
+        ("ioprio_set", 1),
+        ("sched_setaffinity", 0),
+        ("sched_setparam", 0),
+        ("sched_setscheduler", 0),
+        ("sched_setattr", 0),
+        ("migrate_pages", 0),
+        ("move_pages", 0),
+    )
+    for name, arg in self_only:  # 0 means "this process"
+        if (number := nr(name)) is not None:
+            filt.add_rule(deny, number, sc.Arg(arg, sc.NE, 0))  # type: ignore[attr-defined]
+    for name in ("tkill", "pidfd_send_signal", "process_madvise", "process_mrelease"):
+        if (number := nr(name)) is not None:
+            filt.add_rule(deny, number)
+    with tempfile.TemporaryFile() as out:
+        filt.export_bpf(out)
+        out.seek(0)
+        bpf = out.read()
+    if not bpf or len(bpf) % 8:
+        raise ValueError("libseccomp exported a malformed BPF program")
+    slots = tuple(
+        offset
+        for offset in range(0, len(bpf), 8)
+        if int.from_bytes(bpf[offset + 4 : offset + 8], sys.byteorder) == placeholder
+    )
+    if not slots:
+        raise ValueError("the pid placeholder is missing from the compiled filter")
+    return bpf, slots
+
+
+BWRAP_ENV = "MEDAGENTGYM_SANDBOX_BWRAP"
+
+
+class BwrapLayer:
+    """Marks level (ii): the server itself runs inside bubblewrap (see :mod:`.bwrap`).
+
+    Nothing to do per session (the namespaces are inherited from the server); ``prepare``
+    verifies that the server really is in a user namespace the client's bwrap made, and
+    otherwise reports why it is not (the client's probe result travels in ``BWRAP_ENV``).
+    """
+
+    name = "bwrap"
+
+    def prepare(self) -> None:
+        from medagentgym.sandbox.bwrap import STATUS_ACTIVE, inside_user_namespace
+
+        status = os.environ.get(BWRAP_ENV, "")
+        if status != STATUS_ACTIVE:
+            raise LayerUnavailable(status or "the server was not started inside bubblewrap")
+        if not inside_user_namespace():
+            raise LayerUnavailable("bubblewrap was requested but the server is in the initial user namespace")
+
+    def apply(self, ctx: ChildContext) -> None:
+        pass
+
+
 LAYER_TYPES: dict[str, type[HardeningLayer]] = {
     layer.name: layer  # type: ignore[misc]
     for layer in (
@@ -382,6 +533,9 @@ LAYER_TYPES: dict[str, type[HardeningLayer]] = {
         NoNewPrivsLayer,
         LandlockLayer,
         SeccompLayer,
+        ScratchQuotaLayer,
+        PidScopeLayer,
+        BwrapLayer,
     )
 }
 # Everything, strongest last; unavailable layers are skipped and the level says what was reached.
@@ -389,12 +543,19 @@ DEFAULT_LAYERS: tuple[str, ...] = (
     "pdeathsig",
     "stdin_null",
     "close_fds",
+    "scratch_quota",
     "scrub_env",
     "rlimits",
     "caps",
     "no_new_privs",
     "landlock",
+    "pid_scope",
     "seccomp",
+)
+# Level (ii): the same without Landlock, with the server inside bubblewrap. Chosen automatically
+# when the kernel offers no Landlock and bwrap works; pass it as ``layers`` to force it.
+BWRAP_LAYERS: tuple[str, ...] = tuple(
+    "bwrap" if name == "landlock" else name for name in DEFAULT_LAYERS
 )
 # Levels from strongest to weakest; the last two are refused unless the user opts in.
 LEVELS: tuple[str, ...] = ("landlock+seccomp", "seccomp+bwrap", "rlimits+seccomp", "rlimits", "none")

@@ -25,6 +25,9 @@ class SandboxLimits(BaseModel):
       included).
     - ``open_files``: RLIMIT_NOFILE.
     - ``output_bytes``: how much of stdout and of stderr (each) one step returns.
+    - ``scratch_bytes``: the session's disk quota for its scratch dir (all files together). A
+      tmpfs of this size where the server may mount one (its pages are RAM: the worst case is
+      ``scratch_bytes`` x concurrent sessions), else checked by the client after every step.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -36,3 +39,4 @@ class SandboxLimits(BaseModel):
     open_files: int = Field(default=256, ge=32)
     output_bytes: int = Field(default=16384, ge=256)
     hard_grace_s: float = Field(default=2.0, gt=0)
+    scratch_bytes: int = Field(default=256 * MIB, ge=1 * MIB)

@@ -32,6 +32,9 @@ _CLONE_NEWNS = 0x00020000
 _MS_NOSUID = 0x2
 _MS_NODEV = 0x4
 _MS_NOEXEC = 0x8
+_MS_RDONLY = 0x1
+_MS_REMOUNT = 0x20
+_MS_BIND = 0x1000
 _MS_REC = 0x4000
 _MS_PRIVATE = 1 << 18
 _CAP_SYS_ADMIN = 21
@@ -65,8 +68,19 @@ def mount_unavailable() -> str | None:
     return None
 
 
-def mount_scratch(scratch_dir: Path, size: int) -> None:
-    """In the session process: a private mount namespace and a tmpfs of ``size`` bytes on scratch.
+def _mount(libc: ctypes.CDLL, source: bytes, target: str | Path, fstype: bytes | None, flags: int, data: bytes | None) -> None:
+    if libc.mount(source, os.fsencode(target), fstype, ctypes.c_ulong(flags), data) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"mount({target}): {os.strerror(err)}")
+
+
+def mount_scratch(scratch_dir: Path, io_dir: Path, size: int, private_root: Path | None = None) -> None:
+    """In the session process: a private mount namespace, a tmpfs of ``size`` bytes on scratch.
+
+    With ``private_root`` (the server's dir holding every session's files), that whole tree is
+    made read-only in this namespace except the session's own capture dir: where no Landlock
+    confines writes (inside bubblewrap all sessions share a uid), a session could otherwise write
+    next to its scratch without quota, or into another session's capture files.
 
     Must run before capabilities are dropped and before Landlock: Landlock rules bind to the
     inode a path names when the rule is added, so the ruleset must be created after the mount,
@@ -76,12 +90,15 @@ def mount_scratch(scratch_dir: Path, size: int) -> None:
     if libc.unshare(_CLONE_NEWNS) != 0:
         raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNS) failed")
     # Nothing mounted here may propagate back to the server's namespace (or the host's).
-    if libc.mount(b"none", b"/", None, ctypes.c_ulong(_MS_REC | _MS_PRIVATE), None) != 0:
-        raise OSError(ctypes.get_errno(), "making / rprivate failed")
+    _mount(libc, b"none", "/", None, _MS_REC | _MS_PRIVATE, None)
+    hardened = _MS_NOSUID | _MS_NODEV | _MS_NOEXEC
+    if private_root is not None:
+        _mount(libc, os.fsencode(private_root), private_root, None, _MS_BIND | _MS_REC, None)
+        _mount(libc, b"none", private_root, None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY | hardened, None)
+        _mount(libc, os.fsencode(io_dir), io_dir, None, _MS_BIND, None)  # inherits read-only: make it writable
+        _mount(libc, b"none", io_dir, None, _MS_REMOUNT | _MS_BIND | hardened, None)
     options = f"size={size},nr_inodes={inode_limit(size)},mode=0700".encode()
-    flags = ctypes.c_ulong(_MS_NOSUID | _MS_NODEV | _MS_NOEXEC)
-    if libc.mount(b"tmpfs", os.fsencode(scratch_dir), b"tmpfs", flags, options) != 0:
-        raise OSError(ctypes.get_errno(), f"mounting the scratch tmpfs on {scratch_dir} failed")
+    _mount(libc, b"tmpfs", scratch_dir, b"tmpfs", hardened, options)
 
 
 def scratch_usage(path: Path, max_entries: int = MAX_WALK_ENTRIES) -> tuple[int, int]:

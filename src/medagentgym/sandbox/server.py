@@ -239,6 +239,7 @@ class ForkServer:
             server_pid=self.server_pid,
             base_path=self.base_path,
             read_only_paths=tuple(Path(r["path"]) for r in resources if r["path"]),
+            private_root=self.root,
         )
         apply_layers(self.layers.layers, ctx)
         runtime = SessionRuntime(resources, ctx.io_dir, limits.output_bytes, dict(self.preloaded))
@@ -335,6 +336,11 @@ def main(argv: list[str] | None = None) -> int:
         layers = prepare_layers()
     else:
         layers = prepare_layers([name for name in args.layers.split(",") if name])
+    if "bwrap" in layers.names and sys.platform.startswith("linux"):
+        # All sessions share our uid inside bubblewrap: keep them out of /proc/<our pid>/mem.
+        import ctypes
+
+        ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE
     return ForkServer(control, args.root, layers).run()
 
 
