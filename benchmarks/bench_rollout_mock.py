@@ -153,7 +153,8 @@ def main() -> None:
                   f"{1000 * box_cpu / n:>13.1f}  {dict(statuses)}")
             for t in sink.trajectories:
                 if t.status != "ok":
-                    print(f"      {t.sample_id}: {t.status} {t.failure}: {(t.error or '').splitlines()[0][:160]}")
+                    why = t.error or next((s.observation for s in reversed(t.steps)), "")
+                    print(f"      {t.sample_id}: {t.status} {t.failure}: {' | '.join(why.splitlines())[:200]}")
         print("\nbaseline: the HTTP policy alone (no env, no sandbox), same mock")
         print(f"{'conc':>5} {'calls':>8} {'wall s':>7} {'calls/s':>8} {'ideal':>8} {'ratio':>6} {'CPU ms/call':>11} "
               f"{'mock ms/call':>12}")

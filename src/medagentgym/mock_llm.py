@@ -52,6 +52,10 @@ def _unit(*parts: Any) -> float:
     return int.from_bytes(digest, "big") / 2**64
 
 
+def _digest(value: Any) -> str:
+    return hashlib.blake2b(json.dumps(value, default=str).encode(), digest_size=12).hexdigest()
+
+
 def _pick(draw: float, rates: Mapping[str, float]) -> str | None:
     """The fault whose slice of [0, 1) holds ``draw``, or None."""
     edge = 0.0
@@ -101,9 +105,12 @@ class MockState:
 def _conversation_keys(body: dict[str, Any]) -> tuple[str, str, int]:
     """(task key, request key, turn): the task is what stays fixed across an episode's turns."""
     messages = body.get("messages") or []
-    head = [m.get("content") for m in messages[:2]] if isinstance(messages, list) else []
-    task = hashlib.blake2b(json.dumps([head, body.get("seed")], default=str).encode(), digest_size=12).hexdigest()
-    request = hashlib.blake2b(json.dumps([messages, body.get("seed")], default=str).encode(), digest_size=12).hexdigest()
+    head: list[Any] = []
+    for message in messages:  # the system prompt and the task statement
+        head.append(message.get("content") if isinstance(message, dict) else message)
+        if isinstance(message, dict) and message.get("role") == "user":
+            break
+    task, request = (_digest([part, body.get("seed")]) for part in (head, messages))
     turn = sum(1 for m in messages if isinstance(m, dict) and m.get("role") == "assistant")
     return task, request, turn
 
@@ -124,7 +131,8 @@ def _reply(state: MockState, body: dict[str, Any], request_key: str, turn: int) 
     else:
         message["content"] = completion_text = json.dumps(action)
         finish = "stop"
-    prompt_chars = sum(len(str(m.get("content") or "")) for m in body.get("messages") or [] if isinstance(m, dict))
+    messages = [m for m in body.get("messages") or [] if isinstance(m, dict)]
+    prompt_chars = sum(len(str(m.get("content") or "")) for m in messages)
     prompt_tokens, completion_tokens = prompt_chars // 4 + 1, len(completion_text) // 4 + 1
     return {
         "id": f"chatcmpl-{request_key[:20]}",
@@ -138,6 +146,10 @@ def _reply(state: MockState, body: dict[str, Any], request_key: str, turn: int) 
             "total_tokens": prompt_tokens + completion_tokens,
         },
     }
+
+
+def _error(message: str, kind: str, status: int, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": {"message": message, "type": kind}}, status, headers=headers)
 
 
 def _matching_fault(state: MockState, body: dict[str, Any]) -> str | None:
@@ -216,19 +228,16 @@ def create_app(
         try:
             body = json.loads(await request.body())
         except ValueError:
-            return JSONResponse({"error": {"message": "body is not JSON", "type": "invalid_request_error"}}, 400)
+            return _error("body is not JSON", "invalid_request_error", 400)
         if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
-            return JSONResponse({"error": {"message": "messages is required", "type": "invalid_request_error"}}, 400)
+            return _error("messages is required", "invalid_request_error", 400)
         task_key, request_key, turn = _conversation_keys(body)
         authorization = request.headers.get("authorization")
         if state.require_key is not None and authorization != f"Bearer {state.require_key}":
             if state.record:
                 state.requests.append(RequestRecord(authorization, body, turn, -1, None))
             # Like real APIs, echo the key that was sent: clients must keep it out of their logs.
-            return JSONResponse(
-                {"error": {"message": f"Incorrect API key provided: {authorization}", "type": "invalid_request_error"}},
-                401,
-            )
+            return _error(f"Incorrect API key provided: {authorization}", "invalid_request_error", 401)
         attempt = state.attempts.get(request_key, 0)
         state.attempts[request_key] = attempt + 1
         fault = (
@@ -245,17 +254,13 @@ def create_app(
             state.requests.append(record)
         if fault == "timeout":
             await _stall(request, state.timeout_sleep_s)
-            return JSONResponse({"error": {"message": "stalled", "type": "timeout"}}, 504)
+            return _error("stalled", "timeout", 504)
         if state.latency_s > 0:
             await asyncio.sleep(state.latency_s)
         if fault == "rate_limit":
-            return JSONResponse(
-                {"error": {"message": "rate limit reached", "type": "rate_limit_error"}},
-                429,
-                headers={"Retry-After": state.retry_after},
-            )
+            return _error("rate limit reached", "rate_limit_error", 429, {"Retry-After": state.retry_after})
         if fault == "server_error":
-            return JSONResponse({"error": {"message": "internal error", "type": "server_error"}}, 500)
+            return _error("internal error", "server_error", 500)
         if fault == "malformed":
             if _unit("malformed-shape", request_key, attempt) < 0.5:
                 return PlainTextResponse("<html><body>502 upstream hiccup</body></html>", 200)
@@ -337,7 +342,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         timeout_sleep_s=args.timeout_sleep_s,
         record=args.record,
     )
-    uvicorn.run(app, host=HOST, port=args.port, log_level="warning", access_log=False, lifespan="off", backlog=4096)
+    uvicorn.run(
+        app, host=HOST, port=args.port, log_level="warning", access_log=False, lifespan="off", backlog=4096
+    )
 
 
 if __name__ == "__main__":

@@ -120,6 +120,10 @@ def test_sampling_parameters_are_sent(mock: tuple[str, Any]) -> None:
         0.0, 0.9, 256, ["END"], 99,
     )
     assert body["repetition_penalty"] == 1.1
+    assert policy.info.sampling == {
+        "temperature": 0.0, "top_p": 0.9, "max_tokens": 256, "stop": ["END"], "seeded": True,
+        "extra_body": {"repetition_penalty": 1.1},
+    }
 
 
 # -- retries ------------------------------------------------------------------------------------
@@ -334,3 +338,10 @@ def test_episode_views_share_pools_and_carry_their_seed() -> None:
     assert a._clients is policy._clients is b._clients
     assert (a.request_body(TASK, None)["seed"], b.request_body(TASK, None)["seed"]) == (1, 2)
     assert "seed" not in policy.request_body(TASK, None)
+
+
+def test_made_from_a_policy_spec() -> None:
+    from medagentgym.policies import PolicySpec, make_policy
+
+    policy = make_policy(PolicySpec(name="openai", options={"model": "m", "base_url": "http://127.0.0.1:1/v1"}))
+    assert isinstance(policy, OpenAIChatPolicy) and policy.info.name == "openai" and policy.info.model == "m"

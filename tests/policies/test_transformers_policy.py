@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -229,6 +230,13 @@ def test_context_fitting_keeps_the_task(tiny_model_dir: Path) -> None:
         assert reply.usage.prompt_tokens == len(ids)
 
 
+def test_consecutive_same_role_messages_are_merged(policy: TransformersPolicy) -> None:
+    messages = [*_messages(), {"role": "user", "content": "SECOND-USER"}]
+    text = policy.tokenizer.decode(policy.prompt_ids(messages))
+    assert f"{TASK}\n\nSECOND-USER<|im_end|>" in text
+    assert text.count("<|im_start|>user") == 1
+
+
 def test_short_conversation_is_sent_whole(policy: TransformersPolicy) -> None:
     text = policy.tokenizer.decode(policy.prompt_ids(_messages(extra=2)))
     assert "observation 0:" in text and "omitted" not in text
@@ -296,18 +304,27 @@ def test_embedded_smollm2_plays_episodes_end_to_end(toy_samples: list[Any], sand
     assert (model_dir / MARKER).stat().st_mtime_ns == stamp
     assert (model_dir / "model.safetensors").is_file() and (model_dir / "chat_template.jinja").is_file()
 
-    with TransformersPolicy("smollm2", temperature=0.2, max_new_tokens=128) as policy:
+    # Two episodes in two threads, as a runner would play them: their requests share batches.
+    with TransformersPolicy("smollm2", temperature=0.2, max_new_tokens=64) as policy:
         assert policy.info.model == "smollm2-135m-instruct"
-        env = MedAgentEnv(config=EnvConfig(max_turns=4), sandbox=sandbox_server)
+        envs = [MedAgentEnv(config=EnvConfig(max_turns=3), sandbox=sandbox_server) for _ in range(2)]
         try:
-            trajectories = [
-                run_episode(env, policy, sample, run_id="smollm2-e2e", seed=0) for sample in toy_samples[:2]
-            ]
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                futures = [
+                    pool.submit(run_episode, env, policy, sample, run_id="smollm2-e2e", seed=0)
+                    for env, sample in zip(envs, toy_samples[:2], strict=True)
+                ]
+                trajectories = [f.result() for f in futures]
         finally:
-            env.close()
+            for env in envs:
+                env.close()
+        assert policy.generate_calls <= 6  # 2 episodes x 3 turns, fewer when batched
+    texts = []
     for trajectory in trajectories:
         assert trajectory.status in {"ok", "max_turns", "parse_error"}, trajectory.error
         assistant = [m for m in trajectory.messages if m["role"] == "assistant"]
-        assert assistant and all(isinstance(m["content"], str) and m["content"] for m in assistant)
+        assert assistant and all(isinstance(m["content"], str) for m in assistant)
+        texts += [m["content"] for m in assistant]
         assert trajectory.usage.prompt_tokens > 0 and trajectory.usage.completion_tokens > 0
         assert trajectory.policy.name == "transformers"
+    assert any(texts), "the model produced no text at all"

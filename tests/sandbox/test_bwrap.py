@@ -29,6 +29,7 @@ def test_level_ii_layers_replace_landlock_by_bwrap() -> None:
     assert "landlock" in DEFAULT_LAYERS and "bwrap" not in DEFAULT_LAYERS
     assert "landlock" not in BWRAP_LAYERS and "bwrap" in BWRAP_LAYERS
     assert BWRAP_LAYERS.index("scratch_quota") < BWRAP_LAYERS.index("caps") < BWRAP_LAYERS.index("seccomp")
+    assert DEFAULT_LAYERS.index("scratch_quota") < DEFAULT_LAYERS.index("landlock")
 
 
 def test_command_is_an_allow_list_with_every_namespace(tmp_path: Path) -> None:

@@ -58,9 +58,7 @@ def test_filling_the_disk_stops_at_the_quota(server: SandboxServer) -> None:
         assert QUOTA - 2 * MIB <= written <= QUOTA
         assert s.run_python("import os\nlen(os.listdir('.'))").status == "ok"  # still usable
         session_dir = s.scratch_dir.parent
-        # The tmpfs lives in the session's mount namespace: the host sees the empty dir under it.
-        assert list(s.scratch_dir.iterdir()) == []
-    assert not session_dir.exists()  # removed by the client/server as before
+    assert not session_dir.exists()  # unmounted and removed when the session ends
     with server.open_session() as fresh:  # the next session starts with an empty quota
         again = fresh.run_python(FILL)
         assert eval(again.value_repr or "")[1] == errno.ENOSPC  # noqa: S307

@@ -45,9 +45,10 @@ class PolicyError(RuntimeError):
     malformed_reply, connection (or another short word).
     """
 
-    def __init__(self, message: str, *, kind: str = "policy_error") -> None:
+    def __init__(self, message: str, *, kind: str = "policy_error", retries: dict[str, int] | None = None) -> None:
         super().__init__(message)
         self.kind = kind
+        self.retries = dict(retries or {})  # transient failures absorbed before giving up
 
 
 @runtime_checkable

@@ -241,6 +241,8 @@ class OpenAIChatPolicy:
         }
         if seeded:
             sampling["seeded"] = True
+        if self.extra_body:  # server-specific sampling knobs (e.g. vLLM's repetition_penalty)
+            sampling["extra_body"] = dict(self.extra_body)
         self.info = PolicyInfo(
             name=self.name,
             model=model,
@@ -267,7 +269,10 @@ class OpenAIChatPolicy:
         }
         unknown = sorted(set(options) - known)
         if unknown:
-            raise ValueError(f"unknown option(s) for the openai policy: {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+            raise ValueError(
+                f"unknown option(s) for the openai policy: {', '.join(unknown)}; "
+                f"known: {', '.join(sorted(known))}"
+            )
         if "model" not in options:
             raise ValueError("the openai policy needs a model (e.g. model=gpt-4o-mini)")
         kwargs: dict[str, Any] = {}
@@ -277,11 +282,11 @@ class OpenAIChatPolicy:
             elif key in ints:
                 kwargs[key] = int(value)
             elif key == "seeded":
-                kwargs[key] = value if isinstance(value, bool) else str(value).strip().lower() in ("1", "true", "yes", "on")
+                truthy = str(value).strip().lower() in ("1", "true", "yes", "on")
+                kwargs[key] = value if isinstance(value, bool) else truthy
             elif key == "prices" and isinstance(value, str):
-                kwargs[key] = {
-                    k.strip(): float(v) for k, v in (part.split("=", 1) for part in value.split(",") if part.strip())
-                }
+                pairs = (part.split("=", 1) for part in value.split(",") if part.strip())
+                kwargs[key] = {k.strip(): float(v) for k, v in pairs}
             elif key == "extra_body" and isinstance(value, str):
                 kwargs[key] = json.loads(value)
             else:
@@ -354,14 +359,16 @@ class OpenAIChatPolicy:
             return _Transient(kind, f"HTTP {status}: {self._scrub(response.text[:300])}", retry_after)
         if status >= 400:
             kind = "auth" if status in (401, 403) else "bad_request"
-            raise PolicyError(f"HTTP {status} from {self.base_url}: {self._scrub(response.text[:500])}", kind=kind)
+            excerpt = self._scrub(response.text[:500])
+            raise PolicyError(f"HTTP {status} from {self.base_url}: {excerpt}", kind=kind)
         try:
             payload = response.json()
             message = payload["choices"][0]["message"]
             if not isinstance(message, dict):
                 raise TypeError("message is not an object")
         except (ValueError, KeyError, IndexError, TypeError) as exc:
-            return _Transient("malformed_reply", f"malformed reply ({type(exc).__name__}): {response.text[:200]!r}")
+            excerpt = self._scrub(response.text[:200])
+            return _Transient("malformed_reply", f"malformed reply ({type(exc).__name__}): {excerpt!r}")
         usage = payload.get("usage") or {}
         tool_calls = _normalize_tool_calls(message.get("tool_calls"))
         content = message.get("content")
@@ -394,12 +401,9 @@ class OpenAIChatPolicy:
 
     def _give_up(self, failure: _Transient, retries: dict[str, int]) -> PolicyError:
         attempts = self.max_retries + 1
-        error = PolicyError(
-            f"{failure.kind} after {attempts} attempt(s) to {self.base_url}: {failure.message}", kind=failure.kind
-        )
-        # The failures absorbed before the last one, so a caller may account for them too.
-        error.retries = dict(retries)  # type: ignore[attr-defined]
-        return error
+        message = f"{failure.kind} after {attempts} attempt(s) to {self.base_url}: {failure.message}"
+        # The failures absorbed before the last one travel along, so the trajectory counts them.
+        return PolicyError(self._scrub(message), kind=failure.kind, retries=retries)
 
     def _note(self, failure: _Transient, retries: dict[str, int]) -> None:
         retries[failure.kind] = retries.get(failure.kind, 0) + 1
@@ -426,8 +430,8 @@ class OpenAIChatPolicy:
         url, body, retries = f"{self.base_url}/chat/completions", self.request_body(messages, tools), {}
         for attempt in range(self.max_retries + 1):
             try:
-                response = await (await self._clients.async_client()).post(url, json=body, headers=self._headers())
-                outcome = self._interpret(response)
+                client = await self._clients.async_client()
+                outcome = self._interpret(await client.post(url, json=body, headers=self._headers()))
             except httpx.TransportError as exc:
                 outcome = self._transport_failure(exc)
             if isinstance(outcome, PolicyReply):

@@ -67,6 +67,18 @@ def _normalise(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def _merge_same_role(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Join consecutive messages of one role: strict chat templates demand alternating roles,
+    and context fitting puts its omission note (a user message) right after the task."""
+    merged: list[dict[str, Any]] = []
+    for message in messages:
+        if merged and merged[-1]["role"] == message["role"]:
+            merged[-1] = {**merged[-1], "content": merged[-1]["content"] + "\n\n" + message["content"]}
+        else:
+            merged.append(dict(message))
+    return merged
+
+
 def _turn_seed(seed: int, sample_id: str, messages: list[dict[str, Any]]) -> int:
     turn = sum(1 for m in messages if m.get("role") == "assistant")
     return stable_hash("transformers-policy", sample_id, seed, turn) % (2**63)
@@ -145,15 +157,22 @@ class TransformersPolicy:
         window = int(getattr(self.model.config, "max_position_embeddings", None) or max_context)
         self.window = min(window, int(max_context))
         if self.window - self.max_new_tokens < 64:
-            raise ValueError(f"max_new_tokens={self.max_new_tokens} leaves no room in a {self.window}-token window")
+            raise ValueError(
+                f"max_new_tokens={self.max_new_tokens} leaves no room in a {self.window}-token window"
+            )
         self.prompt_budget = self.window - self.max_new_tokens
         self.eos_ids = self._eos_ids()
-        self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.eos_ids[0]
+        pad = self.tokenizer.pad_token_id
+        self.pad_id = int(pad) if pad is not None else self.eos_ids[0]
         label = EMBEDDED_MODEL_NAME if str(model).lower() in EMBEDDED_ALIASES else str(self.model_dir)
         self.info = PolicyInfo(
             name=self.name,
             model=label,
-            sampling={"temperature": self.temperature, "top_p": self.top_p, "max_new_tokens": self.max_new_tokens},
+            sampling={
+                "temperature": self.temperature,
+                "top_p": self.top_p,
+                "max_new_tokens": self.max_new_tokens,
+            },
             action_format="json",
         )
         self.generate_calls = 0  # how many batched generate() calls ran (for tests and stats)
@@ -204,7 +223,10 @@ class TransformersPolicy:
         ids: list[int] = []
         for _ in range(4):
             fitted = fit_messages(chat, budget, count=self.count_tokens)
-            ids = list(self.tokenizer.apply_chat_template(fitted, add_generation_prompt=True, tokenize=True, return_dict=True)["input_ids"])
+            encoded = self.tokenizer.apply_chat_template(
+                _merge_same_role(fitted), add_generation_prompt=True, tokenize=True, return_dict=True
+            )
+            ids = list(encoded["input_ids"])
             if len(ids) <= self.prompt_budget:
                 return ids
             budget -= len(ids) - self.prompt_budget + 16
@@ -231,7 +253,7 @@ class TransformersPolicy:
         while len(batch) < self.batch_size:
             remaining = deadline - time.monotonic()
             try:
-                item = self._queue.get(timeout=max(0.0, remaining)) if remaining > 0 else self._queue.get_nowait()
+                item = self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
             except queue.Empty:
                 break
             if item is None:
@@ -248,7 +270,9 @@ class TransformersPolicy:
             try:
                 replies = self._generate(batch)
             except Exception as exc:  # the model failed, not the agent: an infrastructure error
-                error = PolicyError(f"local generation failed: {type(exc).__name__}: {exc}", kind="local_model")
+                error = PolicyError(
+                    f"local generation failed: {type(exc).__name__}: {exc}", kind="local_model"
+                )
                 for request in batch:
                     if not request.future.done():
                         request.future.set_exception(error)
@@ -337,7 +361,8 @@ class _Episode:
     async def aact(
         self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None
     ) -> PolicyReply:
-        return await asyncio.wrap_future(self.policy._submit(messages, _turn_seed(self.seed, self.sample_id, messages)))
+        seed = _turn_seed(self.seed, self.sample_id, messages)
+        return await asyncio.wrap_future(self.policy._submit(messages, seed))
 
 
 _FLOATS = {"temperature", "top_p", "batch_wait_s"}

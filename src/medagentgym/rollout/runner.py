@@ -122,6 +122,8 @@ async def run_episode_async(
             break
         except PolicyError as exc:
             status, error, failure = "infra_error", f"policy: {exc}", exc.kind
+            for kind, count in (getattr(exc, "retries", None) or {}).items():
+                retries[kind] = retries.get(kind, 0) + count
             break
         except Exception as exc:  # a bug in a policy must not crash the run
             status, failure = "infra_error", "policy_crash"
@@ -148,6 +150,7 @@ async def run_episode_async(
             status = info.get("status")
             if status == "infra_error":
                 failure = "sandbox"
+                error = f"sandbox: {observation[-500:]}"
             break
     await loop.run_in_executor(executor, env.end_episode)
     score = env.score if status == "ok" else None

@@ -41,7 +41,7 @@ from medagentgym.sandbox.hardening import (
 )
 from medagentgym.sandbox.landlock import abi_version
 from medagentgym.sandbox.limits import SandboxLimits
-from medagentgym.sandbox.quota import scratch_usage
+from medagentgym.sandbox.quota import scratch_usage, unmount, unmount_all_under
 from medagentgym.sandbox.protocol import FrameTimeout, PeerClosed, ProtocolError, read_frame, write_frame
 from medagentgym.sandbox.results import ExecResult
 from medagentgym.sandbox.runtime import truncation_marker
@@ -185,6 +185,7 @@ class _ServerHandle:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+        unmount_all_under(self.root)  # scratch tmpfs of a server that died (level i: host mounts)
         shutil.rmtree(self.root, ignore_errors=True)
 
 
@@ -471,6 +472,8 @@ class SandboxServer:
         if handle is not None:
             with contextlib.suppress(OSError), self._control_lock:
                 handle.control.send(json.dumps({"op": "release", "token": child.token}).encode())
+        if "scratch_quota" in self._layers:  # the server's tmpfs, visible here at level (i)
+            unmount(child.scratch_dir)
         shutil.rmtree(child.session_dir, ignore_errors=True)
 
     def _exit_reason(self, child: _Child, wait_s: float = 1.0) -> str:

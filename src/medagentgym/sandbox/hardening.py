@@ -9,8 +9,9 @@ that were applied are recorded, so every trajectory can say how isolated it was;
 The default list asks for everything; what the kernel does not offer is skipped at start-up and
 the level actually reached (:func:`isolation_level`) is what gets recorded and checked. Order in
 the session: descriptors and environment first, rlimits while the process may still set them,
-then capabilities are dropped, no-new-privs is set (required for unprivileged Landlock and
-seccomp), Landlock restricts the file system, TCP and signals, and seccomp is loaded last (it
+the scratch quota's private mount view while it may still mount, then capabilities are dropped, no-new-privs is set (required for unprivileged Landlock and
+seccomp), Landlock restricts the file system, TCP and signals (created after the mounts: its
+rules bind to inodes), the pid-scope filter, and seccomp is loaded last (it
 refuses ``execve`` and friends, which nothing before it needs, and stays in force for good).
 """
 
@@ -372,12 +373,14 @@ class SeccompLayer:
 
 
 class ScratchQuotaLayer:
-    """A per-session disk quota: private mount namespace, size-limited tmpfs on scratch.
+    """A per-session disk quota: a size-limited tmpfs on scratch, and a private mount view.
 
-    Placed before ``scrub_env`` (which changes into scratch, so the cwd is the tmpfs), before
-    ``caps`` (mounting needs CAP_SYS_ADMIN) and before ``landlock`` (rules bind to inodes, so the
-    ruleset must see the tmpfs). Without the privilege it is skipped and the client measures
-    scratch after each step instead. See :mod:`.quota`.
+    The server mounts the tmpfs before fork when this layer is prepared (see :mod:`.quota`); in
+    the session this layer takes a private mount namespace where other sessions' scratch is
+    detached and the server's dir is read-only except the session's own scratch and io. Placed
+    before ``caps`` (mounting needs CAP_SYS_ADMIN) and before ``landlock`` (its rules must name
+    the tmpfs and the new mounts, so the ruleset is created after them). Without the privilege it is skipped and the client measures scratch after each
+    step instead.
     """
 
     name = "scratch_quota"
@@ -390,9 +393,10 @@ class ScratchQuotaLayer:
             raise LayerUnavailable(why)
 
     def apply(self, ctx: ChildContext) -> None:
-        from medagentgym.sandbox.quota import mount_scratch
+        from medagentgym.sandbox.quota import private_view
 
-        mount_scratch(ctx.scratch_dir, ctx.io_dir, ctx.limits.scratch_bytes, ctx.private_root)
+        if ctx.private_root is not None:
+            private_view(ctx.scratch_dir, ctx.io_dir, ctx.private_root)
 
 
 # A pid no kernel hands out (pid_max is at most 2**22): compiled into the filter once, replaced
@@ -543,9 +547,9 @@ DEFAULT_LAYERS: tuple[str, ...] = (
     "pdeathsig",
     "stdin_null",
     "close_fds",
-    "scratch_quota",
     "scrub_env",
     "rlimits",
+    "scratch_quota",
     "caps",
     "no_new_privs",
     "landlock",

@@ -1,13 +1,13 @@
 """A per-session disk quota for the scratch dir, and the fallback measurement where none can be set.
 
-RLIMIT_FSIZE bounds each file, not how many files a session writes. Where the session process is
-privileged before the capabilities layer drops everything (the server runs as root, or inside
-bubblewrap with ``CAP_SYS_ADMIN`` in its own user namespace), the session gets a private mount
-namespace and a size-limited tmpfs on its scratch dir: writes past ``scratch_bytes`` fail with
-``ENOSPC`` at once, and the number of inodes is bounded too (empty files cost kernel memory).
-The tmpfs vanishes with the session's mount namespace; the directory underneath stays empty and
-is removed by the server and client as before. Other sessions, in the server's mount namespace,
-see only that empty directory.
+RLIMIT_FSIZE bounds each file, not how many files a session writes. Where the server may mount
+(it runs as root, or inside bubblewrap with ``CAP_SYS_ADMIN`` in its own user namespace), it
+mounts a size-limited tmpfs on each session's scratch dir before forking it: writes past
+``scratch_bytes`` fail with ``ENOSPC`` at once, and the number of inodes is bounded too (empty
+files cost kernel memory). The session then takes a private mount namespace in which other
+sessions' scratch is detached and the rest of the server's dir is read-only (before the
+capabilities layer drops everything). The server unmounts the tmpfs when the session ends and
+removes the directory as before; the client detaches leftovers if the server died.
 
 Memory: tmpfs pages are RAM (there is no swap on the reference machines), so the worst case is
 ``scratch_bytes`` times the number of concurrent sessions, on top of their address-space limits.
@@ -21,8 +21,11 @@ check; RLIMIT_FSIZE still bounds each file).
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import errno
 import os
+import re
 import stat
 import sys
 from pathlib import Path
@@ -36,6 +39,7 @@ _MS_RDONLY = 0x1
 _MS_REMOUNT = 0x20
 _MS_BIND = 0x1000
 _MS_REC = 0x4000
+_MNT_DETACH = 2
 _MS_PRIVATE = 1 << 18
 _CAP_SYS_ADMIN = 21
 # One inode per 16 KiB of quota, at least 1024: enough for ordinary work, bounded kernel memory.
@@ -74,31 +78,92 @@ def _mount(libc: ctypes.CDLL, source: bytes, target: str | Path, fstype: bytes |
         raise OSError(err, f"mount({target}): {os.strerror(err)}")
 
 
-def mount_scratch(scratch_dir: Path, io_dir: Path, size: int, private_root: Path | None = None) -> None:
-    """In the session process: a private mount namespace, a tmpfs of ``size`` bytes on scratch.
+_HARDENED = _MS_NOSUID | _MS_NODEV | _MS_NOEXEC
 
-    With ``private_root`` (the server's dir holding every session's files), that whole tree is
-    made read-only in this namespace except the session's own capture dir: where no Landlock
-    confines writes (inside bubblewrap all sessions share a uid), a session could otherwise write
-    next to its scratch without quota, or into another session's capture files.
 
-    Must run before capabilities are dropped and before Landlock: Landlock rules bind to the
-    inode a path names when the rule is added, so the ruleset must be created after the mount,
-    or the rule would grant the hidden directory underneath instead of the tmpfs.
+def mount_scratch(scratch_dir: Path, size: int) -> None:
+    """In the server, before fork: a tmpfs of ``size`` bytes (and bounded inodes) on scratch.
+
+    Mounted in the server's mount namespace (the host's at level i), so the caller still sees
+    the session's files at ``Session.scratch_dir``; the server unmounts it when the session ends.
+    Mounted before the session builds its Landlock ruleset: Landlock rules bind to the inode a
+    path names when the rule is added, so the rule must name the tmpfs, not the dir underneath.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    options = f"size={size},nr_inodes={inode_limit(size)},mode=0700".encode()
+    _mount(libc, b"tmpfs", scratch_dir, b"tmpfs", _HARDENED, options)
+
+
+def unmount(path: Path) -> None:
+    """Detach a scratch tmpfs (lazily: a dying session may still hold it). Best effort."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.umount2(os.fsencode(path), _MNT_DETACH)
+
+
+def mounts_under(root: Path) -> list[Path]:
+    """Mount points strictly below ``root`` in this process's mount namespace, deepest first."""
+    prefix = os.path.realpath(root).rstrip("/") + "/"
+    found: list[Path] = []
+    try:
+        lines = Path("/proc/self/mountinfo").read_text().splitlines()
+    except OSError:
+        return found
+    for line in lines:
+        fields = line.split(" ")
+        if len(fields) < 5:
+            continue
+        point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4])
+        if point.startswith(prefix):
+            found.append(Path(point))
+    return sorted(set(found), key=lambda p: len(p.parts), reverse=True)
+
+
+def unmount_all_under(root: Path) -> None:
+    """Detach every mount below ``root`` (scratch tmpfs left by a server that died). Best effort."""
+    for point in mounts_under(root):
+        unmount(point)
+
+
+def own_mount_namespace() -> None:
+    """A mount namespace owned by this process's user namespace (inside bubblewrap the one bwrap
+    set up may belong to the initial one, where our namespaced CAP_SYS_ADMIN cannot mount)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(_CLONE_NEWNS) != 0:
+        raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNS) failed")
+    _mount(libc, b"none", "/", None, _MS_REC | _MS_PRIVATE, None)
+
+
+def private_view(scratch_dir: Path, io_dir: Path, private_root: Path) -> None:
+    """In the session process: its own mount namespace in which only its scratch and io are writable.
+
+    Other sessions' scratch tmpfs are detached from this view (where no Landlock confines the
+    file system, e.g. inside bubblewrap, all sessions share a uid), and the server's private
+    dir is read-only, so nothing can be written beside scratch (outside the quota) or into
+    another session's capture files.
     """
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.unshare(_CLONE_NEWNS) != 0:
         raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNS) failed")
     # Nothing mounted here may propagate back to the server's namespace (or the host's).
     _mount(libc, b"none", "/", None, _MS_REC | _MS_PRIVATE, None)
-    hardened = _MS_NOSUID | _MS_NODEV | _MS_NOEXEC
-    if private_root is not None:
-        _mount(libc, os.fsencode(private_root), private_root, None, _MS_BIND | _MS_REC, None)
-        _mount(libc, b"none", private_root, None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY | hardened, None)
-        _mount(libc, os.fsencode(io_dir), io_dir, None, _MS_BIND, None)  # inherits read-only: make it writable
-        _mount(libc, b"none", io_dir, None, _MS_REMOUNT | _MS_BIND | hardened, None)
-    options = f"size={size},nr_inodes={inode_limit(size)},mode=0700".encode()
-    _mount(libc, b"tmpfs", scratch_dir, b"tmpfs", hardened, options)
+    own = os.path.realpath(scratch_dir)
+    # Sessions start concurrently: a mount made while we unshared may appear stacked, twice, or
+    # already gone when we get to it. Detach until none is left (or give up: never start).
+    for _ in range(8):
+        foreign = [p for p in mounts_under(private_root) if str(p) != own]
+        if not foreign:
+            break
+        for point in foreign:
+            libc.umount2(os.fsencode(point), _MNT_DETACH)
+    else:
+        raise OSError(errno.EBUSY, f"could not detach other sessions' scratch: {foreign[:3]}")
+    _mount(libc, os.fsencode(private_root), private_root, None, _MS_BIND | _MS_REC, None)
+    _mount(libc, b"none", private_root, None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY | _HARDENED, None)
+    _mount(libc, os.fsencode(io_dir), io_dir, None, _MS_BIND, None)  # inherits read-only: make it writable
+    _mount(libc, b"none", io_dir, None, _MS_REMOUNT | _MS_BIND | _HARDENED, None)
+    with contextlib.suppress(OSError):
+        if os.getcwd() == own:  # taken before the bind: name the scratch of this view instead
+            os.chdir(own)
 
 
 def scratch_usage(path: Path, max_entries: int = MAX_WALK_ENTRIES) -> tuple[int, int]:

@@ -42,6 +42,7 @@ from medagentgym.sandbox.hardening import (  # noqa: E402
 )
 from medagentgym.sandbox.limits import SandboxLimits  # noqa: E402
 from medagentgym.sandbox.protocol import write_frame  # noqa: E402
+from medagentgym.sandbox.quota import mount_scratch, unmount, unmount_all_under  # noqa: E402
 from medagentgym.sandbox.runtime import SessionRuntime, serve  # noqa: E402
 
 PRELOAD = (
@@ -91,6 +92,7 @@ class ForkServer:
         self.sessions_root = root / "sessions"
         self.status_root = root / "status"
         self.layers = layers
+        self.quota = "scratch_quota" in layers.names  # a tmpfs per session's scratch
         self.by_pid: dict[int, _SessionRecord] = {}
         self.by_token: dict[str, _SessionRecord] = {}
         self.preloaded = {alias: importlib.import_module(name) for alias, name in SEEDED.items()}
@@ -159,6 +161,7 @@ class ForkServer:
             except ChildProcessError:
                 break
         # The whole private dir: the client removes it too, unless it died (then only we can).
+        unmount_all_under(self.root)
         shutil.rmtree(self.root, ignore_errors=True)
 
     # -- requests --------------------------------------------------------------------------
@@ -196,7 +199,17 @@ class ForkServer:
             session_dir.mkdir(mode=0o700)
             (session_dir / "work").mkdir(mode=0o700)
             (session_dir / "io").mkdir(mode=0o700)
-            pid = os.fork()
+            if self.quota:  # before fork: the session's Landlock rules must name the tmpfs
+                try:
+                    mount_scratch(session_dir / "work", limits.scratch_bytes)
+                except OSError:
+                    shutil.rmtree(session_dir, ignore_errors=True)
+                    raise
+            try:
+                pid = os.fork()
+            except OSError:
+                self._remove_session_dir(session_dir)
+                raise
         except Exception as exc:  # noqa: BLE001 - report any failure to the client, keep serving
             with contextlib.suppress(OSError):
                 write_frame(conn, {"op": "failed", "error": f"{type(exc).__name__}: {exc}"})
@@ -295,9 +308,15 @@ class ForkServer:
     def _forget(self, record: _SessionRecord) -> None:
         self.by_pid.pop(record.pid, None)
         self.by_token.pop(record.token, None)
-        shutil.rmtree(record.session_dir, ignore_errors=True)
+        self._remove_session_dir(record.session_dir)
         with contextlib.suppress(OSError):
             os.unlink(record.token, dir_fd=self._status_fd)
+
+
+    def _remove_session_dir(self, session_dir: Path) -> None:
+        if self.quota:
+            unmount(session_dir / "work")
+        shutil.rmtree(session_dir, ignore_errors=True)
 
 
 def _kill_group(pgid: int) -> None:
@@ -341,6 +360,10 @@ def main(argv: list[str] | None = None) -> int:
         import ctypes
 
         ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE
+        if "scratch_quota" in layers.names:
+            from medagentgym.sandbox.quota import own_mount_namespace
+
+            own_mount_namespace()
     return ForkServer(control, args.root, layers).run()
 
 
