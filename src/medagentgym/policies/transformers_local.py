@@ -201,6 +201,7 @@ class TransformersPolicy:
         self._closed = True
         self._queue.put(None)
         self._worker.join(timeout=60)
+        self._fail_queued()  # a request that slipped in while the worker was stopping
 
     def __enter__(self) -> TransformersPolicy:
         return self
@@ -280,7 +281,10 @@ class TransformersPolicy:
             for request, reply in zip(batch, replies, strict=True):
                 if not request.future.done():
                     request.future.set_result(reply)
-        while True:  # fail whatever arrived after close()
+        self._fail_queued()
+
+    def _fail_queued(self) -> None:
+        while True:
             try:
                 item = self._queue.get_nowait()
             except queue.Empty:
