@@ -13,5 +13,5 @@ RUN_DIR="${RUN_DIR:-runs/main}"
   -c bmi -c mean-arterial-pressure -c anion-gap -c demographics -c admissions -c prescriptions \
   --limit-per-category 1 --max-turns 5 --max-tokens 128 --concurrency 6 \
   --out "$RUN_DIR" "$@"
-"$VENV/bin/medagentgym" report "$RUN_DIR" --html "$RUN_DIR/report"
+"$VENV/bin/medagentgym" report "$RUN_DIR" --no-terminal --html "$RUN_DIR/report"
 echo "Open $RUN_DIR/report/index.html in a browser to read the episodes step by step."

@@ -275,12 +275,16 @@ def run_cmd(
 def report_cmd(
     runs: Annotated[list[Path], typer.Argument(help="Run folder(s); several make a leaderboard.")],
     html: Annotated[Optional[Path], typer.Option(help="Also write an HTML report (with plots and a trajectory viewer) here.")] = None,
+    terminal: Annotated[bool, typer.Option(help="Print the terminal tables.")] = True,
 ) -> None:
     """Success by dataset and category, pass@k, best@k, failures; a leaderboard for several runs."""
-    from medagentgym.runs.report import print_report
+    from medagentgym.runs.report import load_runs, print_report
 
     try:
-        print_report(runs, console)
+        if terminal:
+            print_report(runs, console)
+        else:
+            load_runs(runs)  # still refuse folders that are not runs
         if html is not None:
             from medagentgym.runs.html_report import write_html_report
 

@@ -54,3 +54,12 @@ def test_tool_call_turns_stay_paired() -> None:
     kept_ids = [m["tool_calls"][0]["id"] for m in fitted if m.get("tool_calls")]
     answered = [m["tool_call_id"] for m in fitted if m["role"] == "tool"]
     assert kept_ids == answered and kept_ids[-1] == "c19"
+
+
+def test_every_registered_policy_builds_from_cli_options() -> None:
+    """Each name the CLI accepts resolves to a class with from_options (heavy ones lazily)."""
+    from medagentgym.policies import POLICY_CLASSES, PolicySpec, make_policy, policy_class
+
+    for name in POLICY_CLASSES:
+        assert callable(getattr(policy_class(name), "from_options", None)), name
+    assert make_policy(PolicySpec(name="oracle", options={"action_format": "tools"})).action_format == "tools"

@@ -183,6 +183,11 @@ class TransformersPolicy:
 
     # ----- the Policy protocol -------------------------------------------------------------
 
+    @classmethod
+    def from_options(cls, **options: Any) -> TransformersPolicy:
+        """Build from loose options (the CLI's); see the module-level :func:`from_options`."""
+        return from_options(**options)
+
     def start_episode(self, sample: Sample, *, seed: int = 0) -> Policy:
         return _Episode(self, sample.id, seed)
 
@@ -379,6 +384,12 @@ def from_options(**options: Any) -> TransformersPolicy:
     for key, value in options.items():
         if value is None:
             continue
+        if key == "action_format":
+            if value != "json":
+                raise ValueError("the transformers policy writes JSON text actions only (action_format=json)")
+            continue
+        if key == "max_tokens":  # the CLI's name for the reply length
+            key = "max_new_tokens"
         if key in _FLOATS:
             kwargs[key] = float(value)
         elif key in _INTS:
