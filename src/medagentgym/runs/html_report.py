@@ -132,7 +132,7 @@ h1 { font-size: 22px; margin: 6px 0 4px; } h2 { font-size: 18px; margin: 26px 0 
   border-bottom: 1px solid var(--line); padding-bottom: 3px; } h3 { font-size: 15px; margin: 16px 0 6px; }
 a { color: var(--accent); }
 .muted { color: var(--muted); } .small { font-size: 12px; }
-table { border-collapse: collapse; margin: 6px 0 12px; font-size: 13px; }
+table { border-collapse: collapse; margin: 6px 0 12px; font-size: 13px; display: block; max-width: 100%; overflow-x: auto; }
 th, td { border-bottom: 1px solid var(--line); padding: 4px 8px; text-align: left; vertical-align: top; }
 th { background: var(--soft); font-weight: 600; position: sticky; top: 0; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
