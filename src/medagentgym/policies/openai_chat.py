@@ -408,6 +408,21 @@ class OpenAIChatPolicy:
     def _note(self, failure: _Transient, retries: dict[str, int]) -> None:
         retries[failure.kind] = retries.get(failure.kind, 0) + 1
 
+    def _settle(
+        self, outcome: PolicyReply | _Transient, attempt: int, retries: dict[str, int]
+    ) -> PolicyReply | float:
+        """The one retry rule of both clients: the reply, or how long to wait before retrying.
+
+        Raises the final ``PolicyError`` once the retries are spent.
+        """
+        if isinstance(outcome, PolicyReply):
+            outcome.retries = retries
+            return outcome
+        if attempt == self.max_retries:
+            raise self._give_up(outcome, retries)
+        self._note(outcome, retries)
+        return self.retry_delay(attempt, outcome.retry_after)
+
     def act(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> PolicyReply:
         url, body, retries = f"{self.base_url}/chat/completions", self.request_body(messages, tools), {}
         for attempt in range(self.max_retries + 1):
@@ -415,13 +430,10 @@ class OpenAIChatPolicy:
                 outcome = self._interpret(self._clients.sync().post(url, json=body, headers=self._headers()))
             except httpx.TransportError as exc:
                 outcome = self._transport_failure(exc)
-            if isinstance(outcome, PolicyReply):
-                outcome.retries = retries
-                return outcome
-            if attempt == self.max_retries:
-                raise self._give_up(outcome, retries)
-            self._note(outcome, retries)
-            _sleep(self.retry_delay(attempt, outcome.retry_after))
+            settled = self._settle(outcome, attempt, retries)
+            if isinstance(settled, PolicyReply):
+                return settled
+            _sleep(settled)
         raise AssertionError("unreachable")
 
     async def aact(
@@ -434,13 +446,10 @@ class OpenAIChatPolicy:
                 outcome = self._interpret(await client.post(url, json=body, headers=self._headers()))
             except httpx.TransportError as exc:
                 outcome = self._transport_failure(exc)
-            if isinstance(outcome, PolicyReply):
-                outcome.retries = retries
-                return outcome
-            if attempt == self.max_retries:
-                raise self._give_up(outcome, retries)
-            self._note(outcome, retries)
-            await asyncio.sleep(self.retry_delay(attempt, outcome.retry_after))
+            settled = self._settle(outcome, attempt, retries)
+            if isinstance(settled, PolicyReply):
+                return settled
+            await asyncio.sleep(settled)
         raise AssertionError("unreachable")
 
 

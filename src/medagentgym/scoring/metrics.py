@@ -26,7 +26,7 @@ import json
 import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Protocol
 
@@ -38,7 +38,6 @@ from medagentgym.scoring.parsing import AnswerParseError, parse_answer
 __all__ = [
     "FailureStats",
     "GroupMetrics",
-    "GroupStats",
     "MajorityVote",
     "RunMetrics",
     "Selector",
@@ -46,7 +45,6 @@ __all__ = [
     "best_at_k",
     "compute_metrics",
     "episode_cost",
-    "group_stats",
     "pass_at_k",
     "pass_at_k_over_tasks",
     "wilson_interval",
@@ -402,42 +400,3 @@ def compute_metrics(
         tokens=_tokens(trajectories),
         failures=_failures(trajectories),
     )
-
-
-# --------------------------------------------------------------------------------------------
-# Simple grouped counts (kept for callers of the first report)
-
-
-@dataclass
-class GroupStats:
-    """Counts for one group of episodes (a dataset, a category, or all)."""
-
-    episodes: int = 0
-    successes: int = 0
-    turns: int = 0
-    by_status: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-
-    def add(self, trajectory: Trajectory) -> None:
-        self.episodes += 1
-        self.successes += int(trajectory.success)
-        self.turns += len(trajectory.steps)
-        self.by_status[trajectory.status] += 1
-
-    @property
-    def success_rate(self) -> float:
-        return self.successes / self.episodes if self.episodes else 0.0
-
-    @property
-    def interval(self) -> tuple[float, float]:
-        return wilson_interval(self.successes, self.episodes)
-
-    @property
-    def mean_turns(self) -> float:
-        return self.turns / self.episodes if self.episodes else 0.0
-
-
-def group_stats(trajectories: Iterable[Trajectory], key: Callable[[Trajectory], str]) -> dict[str, GroupStats]:
-    groups: dict[str, GroupStats] = defaultdict(GroupStats)
-    for trajectory in trajectories:
-        groups[key(trajectory)].add(trajectory)
-    return dict(sorted(groups.items()))
