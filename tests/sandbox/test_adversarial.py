@@ -41,9 +41,10 @@ LIMITS = SandboxLimits(timeout_s=5.0, hard_grace_s=1.0, memory_bytes=1024**3, fi
 
 LEVEL_I, LEVEL_II = "landlock+seccomp", "seccomp+bwrap"
 # How a refused file-system access fails: Landlock says EACCES; the server's private dir is
-# mounted read-only in each session (EROFS, both levels, see quota.py); under bubblewrap a path
-# outside the mounted allow-list is absent (ENOENT) and the mounted ones are read-only (EROFS).
-DENIED = {LEVEL_I: {errno.EACCES, errno.EROFS}, LEVEL_II: {errno.EACCES, errno.EROFS, errno.ENOENT}}
+# mounted read-only in each session (EROFS, both levels, see quota.py); in the session's own root
+# (fs_jail, level i) and under bubblewrap a path outside the allow-list is absent (ENOENT) and the
+# mounted ones are read-only (EROFS).
+DENIED = {LEVEL_I: {errno.EACCES, errno.EROFS, errno.ENOENT}, LEVEL_II: {errno.EACCES, errno.EROFS, errno.ENOENT}}
 
 
 def _bwrap_missing() -> str:
@@ -194,9 +195,11 @@ def test_writes_outside_scratch_are_refused(session: Session, server: SandboxSer
     targets = [
         tmp_path / "planted.txt",  # a root-owned test dir
         Path("/tmp") / f"medagentgym-adversarial-{os.getpid()}",
-        session.scratch_dir.parent / "escape.txt",  # the session's own dir, next to scratch
         session.scratch_dir.parents[2] / "escape.txt",  # the server's private root
     ]
+    if server.level == LEVEL_I:  # beside scratch: Landlock allows only scratch and io (at level ii
+        # the session dir is its own quota tmpfs, so a file there is inside the quota)
+        targets.append(session.scratch_dir.parent / "escape.txt")
     code = ATTEMPT + f"[attempt(lambda p: open(p, 'w').close(), p) for p in {[str(t) for t in targets]!r}]"
     denied(server, run_ok(session, code), len(targets))
     assert not any(t.exists() for t in targets)
@@ -280,12 +283,11 @@ def test_another_sessions_scratch_is_unreadable(server: SandboxServer) -> None:
             f" attempt(lambda: open({str(victim.scratch_dir / 'planted')!r}, 'w')))"
         )
         value = run_ok(attacker, code)
-        if server.level == LEVEL_I:  # the read sees the empty dir under the victim's tmpfs, or Landlock
-            read, listing, write = eval(value)  # noqa: S307
-            assert read in (errno.EACCES, errno.ENOENT) and listing == errno.EACCES
-            assert write in (errno.EACCES, errno.EROFS)
-        else:  # the victim's tmpfs is in its own mount namespace: the attacker sees an empty dir
-            assert value == repr((errno.ENOENT, None, errno.EROFS))
+        read, listing, write = eval(value)  # noqa: S307
+        # Level i: the victim's dir does not exist in the attacker's own root (or Landlock
+        # refuses it); level ii: it is detached from the attacker's mount namespace.
+        assert read in (errno.EACCES, errno.ENOENT) and listing in (errno.EACCES, errno.ENOENT, None)
+        assert write in (errno.EACCES, errno.EROFS, errno.ENOENT)
         assert run_ok(victim, "open('diary.txt').read()") == "'private'"
         assert not (victim.scratch_dir / "planted").exists()
 
@@ -459,7 +461,7 @@ def test_level_is_recorded_and_strongest(server: SandboxServer) -> None:
     assert server.level in (LEVEL_I, LEVEL_II)
     confinement = "landlock" if server.level == LEVEL_I else "bwrap"
     assert {"caps", "no_new_privs", confinement, "pid_scope", "scratch_quota", "seccomp"} <= set(server.layers)
-    assert server.skipped_layers == {}
+    assert set(server.skipped_layers) <= ({"fs_jail"} if server.level == LEVEL_II else set())
     assert server.scratch_quota_enforced
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import platform
 import secrets
+import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -30,6 +31,15 @@ class LayerStatus(BaseModel):
     reason: str = ""  # why it is unavailable
 
 
+class Protection(BaseModel):
+    """One guarantee of the sandbox, which layer gives it here, or why it is missing."""
+
+    name: str
+    applied: bool
+    by: str  # the layer(s) that give it on this machine
+    reason: str = ""  # why it is missing, or what stands in for it
+
+
 class SelfTest(BaseModel):
     name: str
     passed: bool
@@ -42,6 +52,7 @@ class CheckReport(BaseModel):
     bwrap_available: bool = False  # a bubblewrap that can create the level-(ii) namespaces here
     bwrap_detail: str = ""  # its path and version, or why none works
     layers: list[LayerStatus]
+    protections: list[Protection] = []
     level: str
     strong: bool  # landlock+seccomp or seccomp+bwrap
     server_error: str | None = None
@@ -55,6 +66,10 @@ class CheckReport(BaseModel):
         for layer in self.layers:
             state = "applied" if layer.applied else "available" if layer.available else "UNAVAILABLE"
             lines.append(f"  {layer.name:<13} {state}{f' ({layer.reason})' if layer.reason else ''}")
+        lines.append("protections:")
+        for item in self.protections:
+            state = f"applied by {item.by}" if item.applied else "SKIPPED"
+            lines.append(f"  {item.name:<28} {state}{f' ({item.reason})' if item.reason else ''}")
         lines.append(f"level: {self.level}{'' if self.strong else '  <-- DEGRADED'}")
         if self.server_error:
             lines.append(f"server: {self.server_error}")
@@ -89,6 +104,23 @@ _SELF_TESTS: dict[str, str] = {
     "no privilege change": (
         "import os\ntry:\n    os.setuid(12345)\n    ok = False\nexcept OSError:\n    ok = True\nok"
     ),
+    "no metadata change outside scratch": (
+        "import os, sys\ntry:\n    os.utime(sys.executable, (0, 0))\n    ok = False\nexcept OSError:\n    ok = True\nok"
+    ),
+    "no SysV IPC": (
+        "import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+        "libc.msgget(0x4D414743, 0o1600) == -1 and libc.shmget(0x4D414743, 4096, 0o1600) == -1"
+    ),
+    "no inotify": "import ctypes\nctypes.CDLL(None).inotify_init1(0) == -1",
+    "no host /proc": (
+        "import os\nok = True\nfor p in ('/proc/self/mountinfo', '/proc/net/tcp'):\n    try:\n"
+        "        ok = ok and {server_root!r} not in open(p).read() and ':{port:04X} ' not in open(p).read()\n"
+        "    except OSError:\n        pass\nok"
+    ),
+    "no surviving the server": "import ctypes\nctypes.CDLL(None).prctl(1, 0, 0, 0, 0) == -1",
+    "catalog unreachable": (
+        "try:\n    import medagentgym.catalog.registry\n    ok = False\nexcept ImportError:\n    ok = True\nok"
+    ),
 }
 
 
@@ -118,10 +150,16 @@ def sandbox_check(limits: SandboxLimits | None = None) -> CheckReport:
     try:
         with SandboxServer(limits, allow_insecure=True) as server:
             level, applied = server.level, server.layers
+            root = str(server._handle.root) if server._handle else "/nonexistent"
             for name, template in _SELF_TESTS.items():
-                code = template.format(path=str(probe), server_pid=server.sandbox_pid)
-                with server.open_session() as session:
-                    result = session.run_python(code)
+                with socket.socket() as listener:  # a host listener no session may see
+                    listener.bind(("127.0.0.1", 0))
+                    listener.listen(1)
+                    code = template.format(
+                        path=str(probe), server_pid=server.sandbox_pid, server_root=root, port=listener.getsockname()[1]
+                    )
+                    with server.open_session() as session:
+                        result = session.run_python(code)
                 passed = result.status == "ok" and result.value_repr == "True"
                 detail = "as expected" if passed else (result.error or result.value_repr or result.status)
                 results.append(SelfTest(name=name, passed=passed, detail=detail.strip().splitlines()[-1]))
@@ -145,6 +183,7 @@ def sandbox_check(limits: SandboxLimits | None = None) -> CheckReport:
     if "bwrap" in applied:  # level (ii): the server ran inside bubblewrap instead of Landlock
         layers.append(LayerStatus(name="bwrap", available=True, applied=True))
     return CheckReport(
+        protections=_protections(tuple(applied), skipped_here(layers)),
         platform=f"{platform.system()} {platform.release()} {platform.machine()} (Python {sys.version.split()[0]})",
         landlock_abi=abi_version(),
         bwrap_available=found is not None,
@@ -156,6 +195,40 @@ def sandbox_check(limits: SandboxLimits | None = None) -> CheckReport:
         self_tests=results,
         ok=strong and server_error is None and bool(results) and all(t.passed for t in results),
     )
+
+
+def skipped_here(layers: list[LayerStatus]) -> dict[str, str]:
+    return {layer.name: layer.reason for layer in layers if not layer.applied}
+
+
+def _protections(applied: tuple[str, ...], skipped: dict[str, str]) -> list[Protection]:
+    """The round-2 guarantees, each with the layer that gives it here or what stands in."""
+    has = set(applied)
+    jail, cgroups, bwrap = "fs_jail" in has, "cgroups" in has, "bwrap" in has
+    confined_fs = "landlock" in has or bwrap
+    why_cgroups = skipped.get("cgroups", "not applied")
+    return [
+        Protection(name="memory cgroup (memfd, shm, tmpfs)", applied=cgroups, by="cgroups",
+                   reason="" if cgroups else f"{why_cgroups}; memfd_create refused by seccomp instead"),
+        Protection(name="pids cgroup (thread cap)", applied=cgroups, by="cgroups",
+                   reason="" if cgroups else f"{why_cgroups}; threads bounded only by the address space"),
+        Protection(name="IPC isolation", applied="seccomp" in has, by="seccomp",
+                   reason="SysV IPC and POSIX message queues refused"),
+        Protection(name="metadata denial", applied="seccomp" in has or jail,
+                   by="fs_jail (read-only mounts)" if jail else "bwrap (read-only mounts) + seccomp" if bwrap else "seccomp",
+                   reason="" if jail else "chmod/chown/utime/xattr refused everywhere, scratch included"),
+        Protection(name="/proc confinement", applied=confined_fs,
+                   by="fs_jail (hidepid) + landlock" if jail else "bwrap (own PID ns)" if bwrap else "landlock",
+                   reason="" if jail or bwrap else "own /proc entries only; other pids can still be stat'ed"),
+        Protection(name="stat outside the allow-list", applied=jail or bwrap, by="fs_jail" if jail else "bwrap",
+                   reason="" if jail or bwrap else skipped.get("fs_jail", "no private root")),
+        Protection(name="inotify confinement", applied="seccomp" in has, by="seccomp", reason="inotify/fanotify refused"),
+        Protection(name="dies with the server", applied="pdeathsig" in has and "seccomp" in has,
+                   by="pdeathsig + seccomp", reason="PR_SET_PDEATHSIG cannot be cleared"),
+        Protection(name="catalog unreachable", applied=confined_fs,
+                   by="landlock + fs_jail mask" if jail else "bwrap + mask" if bwrap else "landlock",
+                   reason="the project's package is outside the allow-list and not in sys.modules"),
+    ]
 
 
 def exec_snippet(

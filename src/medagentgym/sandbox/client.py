@@ -37,10 +37,11 @@ from medagentgym.sandbox.hardening import (
     INSECURE_LEVELS,
     STRONG_LEVELS,
     SYSTEM_READ_ONLY,
-    python_read_only_paths,
+    python_roots,
 )
 from medagentgym.sandbox.landlock import abi_version
-from medagentgym.sandbox.limits import SandboxLimits
+from medagentgym.sandbox.cgroups import CgroupPlan, remove_group, remove_tree
+from medagentgym.sandbox.limits import SandboxLimits, io_bytes
 from medagentgym.sandbox.quota import scratch_usage, unmount, unmount_all_under
 from medagentgym.sandbox.protocol import FrameTimeout, PeerClosed, ProtocolError, read_frame, write_frame
 from medagentgym.sandbox.results import ExecResult
@@ -114,6 +115,7 @@ class _Child:
     session_dir: Path
     scratch_dir: Path
     io_dir: Path
+    groups: tuple[Path, ...] = ()  # cgroups the client placed it in (level ii)
     discarded: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -159,9 +161,22 @@ def _read_capped(path: Path, cap: int) -> tuple[str, bool]:
 
 
 def _clip(text: str | None, cap: int) -> tuple[str | None, bool]:
-    if text is None or len(text) <= cap + _MARKER_ROOM:
+    if text is None:
+        return None, False
+    text = valid_utf8(text)
+    if len(text) <= cap + _MARKER_ROOM:
         return text, False
     return text[:cap] + truncation_marker(len(text) - cap), True
+
+
+def valid_utf8(text: str) -> str:
+    """Lone surrogates (``raise ValueError('\\udcff')``) escaped as ``\\udcff``: every string a
+    session returns can then be written as UTF-8 (trajectories, reports, JSON output)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 def _minimal_env() -> dict[str, str]:
@@ -176,6 +191,7 @@ class _ServerHandle:
     proc: subprocess.Popen[bytes]
     control: socket.socket
     root: Path
+    cgroups: tuple[Path, ...] = ()  # the server's parent groups (set once it is ready)
 
     def shutdown(self) -> None:
         with contextlib.suppress(OSError):
@@ -185,6 +201,8 @@ class _ServerHandle:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+        for base in self.cgroups:  # a server that was killed cannot remove its groups (or their tasks)
+            remove_tree(base)
         unmount_all_under(self.root)  # scratch tmpfs of a server that died (level i: host mounts)
         shutil.rmtree(self.root, ignore_errors=True)
 
@@ -225,6 +243,7 @@ class SandboxServer:
         self._extra_read_only = tuple(Path(p) for p in read_only_paths)
         self._visible_roots: tuple[Path, ...] | None = None  # None: the whole file system
         self.bwrap: bubblewrap.Bubblewrap | None = None
+        self._client_cgroups: CgroupPlan | None = None  # level ii: groups placed by the client
         self.pid: int | None = None  # in this process's PID namespace
         self.sandbox_pid: int | None = None  # as sessions see it
 
@@ -276,12 +295,12 @@ class SandboxServer:
                     found,
                     command,
                     system_paths=SYSTEM_READ_ONLY,
-                    python_paths=python_read_only_paths(),
+                    python_paths=python_roots(),  # the server imports the project; sessions get it masked
                     read_only=read_only,
                     writable=root,
                 )
                 self.bwrap = found
-                self._visible_roots = bubblewrap.visible_roots([*read_only, *python_read_only_paths()])
+                self._visible_roots = bubblewrap.visible_roots([*read_only, *python_roots()])
         log_path = root / "server.log"
         _pass_credentials(client_end)
         with open(log_path, "wb") as log:
@@ -328,13 +347,36 @@ class SandboxServer:
                 stacklevel=3,
             )
         self._level = level
+        handle.cgroups = tuple(Path(str(p)) for p in ready.get("cgroups", []))
         self._layers = tuple(str(name) for name in ready["layers"])
         self._skipped = {str(k): str(v) for k, v in dict(ready.get("skipped", {})).items()}
+        if "bwrap" in self._layers and "cgroups" in self._skipped:
+            self._place_from_outside(handle, host_pid or int(ready["pid"]))
         if "bwrap" not in self._layers:
             self.bwrap, self._visible_roots = None, None
         self.sandbox_pid = int(ready["pid"])
         self.pid = host_pid if host_pid is not None else self.sandbox_pid
         return handle
+
+    def _place_from_outside(self, handle: _ServerHandle, server_pid: int) -> None:
+        """Level (ii): the server cannot see a cgroup tree inside bubblewrap, but this process may
+        be able to write one: then the client puts each session in its groups right after it
+        reports ready (before any agent code runs)."""
+        plan, why = CgroupPlan.detect(server_pid)
+        if plan is None:
+            self._skipped["cgroups"] = why
+            return
+        try:
+            plan.setup()
+        except OSError as exc:
+            plan.teardown()
+            self._skipped["cgroups"] = f"creating {plan.bases[0]} failed: {exc}"
+            return
+        handle.cgroups = (*handle.cgroups, *plan.bases)
+        self._client_cgroups = plan
+        self._skipped.pop("cgroups", None)
+        at = self._layers.index("scratch_quota") if "scratch_quota" in self._layers else len(self._layers)
+        self._layers = (*self._layers[:at], "cgroups", *self._layers[at:])
 
     def _read_only_roots(self) -> list[Path]:
         """What sessions may read besides the system and Python: the data cache, the caller's paths."""
@@ -437,8 +479,17 @@ class SandboxServer:
             )
             if pidfd is not None:  # closed with the object, so kill() never hits a reused number
                 weakref.finalize(child, os.close, pidfd)
+            plan = self._client_cgroups
+            if plan is not None:
+                child.groups = plan.create(child.token, limits.memory_bytes, limits.max_tasks)
+                for group in child.groups:
+                    (group / "cgroup.procs").write_text(str(pid))
         except (ProtocolError, OSError, KeyError, ValueError, TypeError) as exc:
             mine.close()
+            if "child" in locals():
+                child.kill()
+                for group in child.groups:
+                    remove_group(group)
             raise SandboxError(f"session failed to start: {exc}") from exc
         mine.settimeout(None)
         return child
@@ -466,6 +517,8 @@ class SandboxServer:
                 return
             child.discarded = True
         child.kill()
+        for group in child.groups:
+            remove_group(group)
         with contextlib.suppress(OSError):
             child.sock.close()
         handle = self._handle
@@ -473,7 +526,7 @@ class SandboxServer:
             with contextlib.suppress(OSError), self._control_lock:
                 handle.control.send(json.dumps({"op": "release", "token": child.token}).encode())
         if "scratch_quota" in self._layers:  # the server's tmpfs, visible here at level (i)
-            unmount(child.scratch_dir)
+            unmount(child.session_dir)
         shutil.rmtree(child.session_dir, ignore_errors=True)
 
     def _exit_reason(self, child: _Child, wait_s: float = 1.0) -> str:
@@ -611,6 +664,8 @@ class Session:
                 return self._abandon(
                     child, f"malformed reply ({exc.error_count()} invalid fields)", started, timeout_s
                 )
+            except (RecursionError, ValueError, TypeError, OverflowError) as exc:  # agent-made, never ours
+                return self._abandon(child, f"malformed reply ({type(exc).__name__})", started, timeout_s)
             if reply.seq != self._seq:
                 return self._abandon(child, "malformed reply (out of sequence)", started, timeout_s)
             result = self._result(reply, time.monotonic() - started)
@@ -622,8 +677,8 @@ class Session:
 
     def _scratch_over_quota(self, child: _Child) -> str | None:
         """Fallback quota (no tmpfs could be mounted): measure scratch after the step."""
-        quota = self.limits.scratch_bytes
-        used, entries = scratch_usage(child.scratch_dir)
+        quota = self.limits.scratch_bytes + io_bytes(self.limits)  # scratch and capture files
+        used, entries = scratch_usage(child.session_dir)
         if used <= quota and entries <= _MAX_SCRATCH_ENTRIES:
             return None
         return (

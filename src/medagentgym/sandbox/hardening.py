@@ -9,10 +9,12 @@ that were applied are recorded, so every trajectory can say how isolated it was;
 The default list asks for everything; what the kernel does not offer is skipped at start-up and
 the level actually reached (:func:`isolation_level`) is what gets recorded and checked. Order in
 the session: descriptors and environment first, rlimits while the process may still set them,
-the scratch quota's private mount view while it may still mount, then capabilities are dropped, no-new-privs is set (required for unprivileged Landlock and
-seccomp), Landlock restricts the file system, TCP and signals (created after the mounts: its
-rules bind to inodes), the pid-scope filter, and seccomp is loaded last (it
-refuses ``execve`` and friends, which nothing before it needs, and stays in force for good).
+the session's own cgroups (so all it allocates is charged to it), the scratch quota's private
+mount view and the session's own root (``fs_jail``) while it may still mount, then capabilities
+are dropped, no-new-privs is set (required for unprivileged Landlock and seccomp), Landlock
+restricts the file system, TCP and signals (created after the mounts: its rules bind to
+inodes), the pid-scope filter, and seccomp is loaded last (it refuses ``execve`` and friends,
+which nothing before it needs, and stays in force for good).
 """
 
 from __future__ import annotations
@@ -50,6 +52,10 @@ class ChildContext:
     base_path: str  # PATH given to agent code
     read_only_paths: tuple[Path, ...] = ()  # the session's resources (databases, data files)
     private_root: Path | None = None  # the server's dir holding every session's scratch and io
+    session_dir: Path | None = None  # holds scratch and io (one quota tmpfs where mounted)
+    cgroups: tuple[Path, ...] = ()  # the session's own groups (memory, pids), made by the server
+    jailed: bool = False  # the session gets its own root (fs_jail): host paths are out of reach
+    memory_bounded: bool = False  # a memory cgroup counts memfd/shm pages (else memfd is refused)
 
 
 @runtime_checkable
@@ -302,12 +308,47 @@ SYSTEM_READ_ONLY: tuple[str, ...] = (
 DEVICES: tuple[str, ...] = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
 
 
-def python_read_only_paths() -> tuple[str, ...]:
+def python_roots() -> tuple[str, ...]:
     """The interpreter's prefixes and every import directory (stdlib, site-packages, src)."""
     paths = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix]
     paths += [os.path.dirname(os.path.realpath(sys.executable))]
     paths += [entry for entry in sys.path if entry and os.path.isdir(entry)]
     return tuple(dict.fromkeys(os.path.realpath(p) for p in paths))
+
+
+def hidden_package_paths() -> tuple[str, ...]:
+    """This project's own code: it generates targets and reference solutions, so no session may
+    read or import it (the session runtime itself is already loaded in the forked server)."""
+    import medagentgym
+
+    return (os.path.realpath(os.path.dirname(medagentgym.__file__)),)
+
+
+def _allow_except(root: str, hidden: Sequence[str]) -> list[str]:
+    """``root`` as allow-list entries that leave out ``hidden`` (siblings on the way down)."""
+    inside = [h for h in hidden if h == root or h.startswith(root.rstrip("/") + "/")]
+    if not inside:
+        return [root]
+    if root in inside or not os.path.isdir(root):
+        return []
+    kept: list[str] = []
+    try:
+        names = sorted(os.listdir(root))
+    except OSError:
+        return []
+    for name in names:
+        kept += _allow_except(os.path.join(root, name), inside)
+    return kept
+
+
+def python_read_only_paths() -> tuple[str, ...]:
+    """What sessions may read of the Python installation: :func:`python_roots` without the
+    project's package (a folder holding it is replaced by its other entries)."""
+    hidden = hidden_package_paths()
+    paths: list[str] = []
+    for root in python_roots():
+        paths += _allow_except(root, hidden)
+    return tuple(dict.fromkeys(paths))
 
 
 class LandlockLayer:
@@ -344,6 +385,78 @@ class LandlockLayer:
         )
 
 
+class CgroupLayer:
+    """Join the session's own memory and pids groups (see :mod:`.cgroups`).
+
+    First among the privileged steps, so that everything the session allocates afterwards is
+    charged to it. The server creates the groups with their limits before fork and removes them
+    after the session is reaped; without a writable hierarchy the layer is skipped, memfd is
+    refused by seccomp instead, and threads are bounded only by the address-space limit.
+    """
+
+    name = "cgroups"
+
+    def __init__(self) -> None:
+        self.plan: object | None = None
+
+    def prepare(self) -> None:
+        if not sys.platform.startswith("linux"):
+            raise LayerUnavailable("cgroups are Linux-only")
+        from medagentgym.sandbox.bwrap import inside_user_namespace
+        from medagentgym.sandbox.cgroups import CgroupPlan
+
+        if inside_user_namespace():
+            raise LayerUnavailable("inside bubblewrap's user namespace the cgroup tree is read-only")
+        plan, why = CgroupPlan.detect(os.getpid())
+        if plan is None:
+            raise LayerUnavailable(why)
+        self.plan = plan
+
+    def apply(self, ctx: ChildContext) -> None:
+        from medagentgym.sandbox.cgroups import join
+
+        join(ctx.cgroups)
+
+
+class JailLayer:
+    """The session's own root file system (see :mod:`.jail`): only its allow-list exists.
+
+    Needs the privilege to mount in a private mount namespace (level i as root); placed after
+    ``scratch_quota`` and before ``caps``. Without it, metadata calls are refused by seccomp
+    instead and ``stat`` of host paths stays possible (reported by ``sandbox check``).
+    """
+
+    name = "fs_jail"
+
+    def __init__(self) -> None:
+        self.plan: object | None = None
+
+    def prepare(self) -> None:
+        from medagentgym.sandbox.bwrap import inside_user_namespace
+        from medagentgym.sandbox.jail import JailPlan
+        from medagentgym.sandbox.quota import mount_unavailable
+
+        why = mount_unavailable()
+        if why is not None:
+            raise LayerUnavailable(why.split(";")[0])
+        if inside_user_namespace():
+            raise LayerUnavailable("inside bubblewrap the server's own mounts already confine the file system")
+        self.plan = JailPlan.build((*SYSTEM_READ_ONLY, *python_roots()), DEVICES, hidden_package_paths())
+
+    def apply(self, ctx: ChildContext) -> None:
+        from medagentgym.sandbox.jail import JailPlan
+
+        assert isinstance(self.plan, JailPlan)
+        if ctx.private_root is None or ctx.session_dir is None:
+            raise RuntimeError("fs_jail needs the server's private root and the session dir")
+        self.plan.enter(
+            ctx.private_root / "jail",
+            ctx.session_dir,
+            [str(p) for p in ctx.read_only_paths],
+            str(ctx.scratch_dir),
+        )
+
+
 class SeccompLayer:
     """No new processes (threads pass), no sockets, no escape-prone kernel interfaces."""
 
@@ -359,7 +472,11 @@ class SeccompLayer:
         from medagentgym.sandbox.seccomp import build_program
 
         try:
-            self.program = build_program()
+            self.program = {
+                (metadata, memfd): build_program(deny_metadata=metadata, deny_memfd=memfd)
+                for metadata in (False, True)
+                for memfd in (False, True)
+            }
         except ImportError as exc:
             raise LayerUnavailable(f"pyseccomp is not installed ({exc})") from exc
         except (OSError, RuntimeError) as exc:  # pyseccomp raises RuntimeError without libseccomp
@@ -368,16 +485,21 @@ class SeccompLayer:
     def apply(self, ctx: ChildContext) -> None:
         from medagentgym.sandbox.seccomp import SeccompProgram
 
-        assert isinstance(self.program, SeccompProgram)
-        self.program.load()
+        assert isinstance(self.program, dict)
+        # Without its own root a uid-0 session owns root's files: refuse metadata changes
+        # everywhere. Without a memory cgroup memfd pages escape RLIMIT_AS: refuse memfd.
+        program = self.program[(not ctx.jailed, not ctx.memory_bounded)]
+        assert isinstance(program, SeccompProgram)
+        program.load()
 
 
 class ScratchQuotaLayer:
-    """A per-session disk quota: a size-limited tmpfs on scratch, and a private mount view.
+    """A per-session disk quota: a size-limited tmpfs on the session dir, and a private mount view.
 
-    The server mounts the tmpfs before fork when this layer is prepared (see :mod:`.quota`); in
-    the session this layer takes a private mount namespace where other sessions' scratch is
-    detached and the server's dir is read-only except the session's own scratch and io. Placed
+    The server mounts the tmpfs (scratch and capture files together) before fork when this layer
+    is prepared (see :mod:`.quota`); in the session this layer takes a private mount namespace
+    where other sessions' dirs are detached and the server's dir is read-only except the
+    session's own tmpfs. Placed
     before ``caps`` (mounting needs CAP_SYS_ADMIN) and before ``landlock`` (its rules must name
     the tmpfs and the new mounts, so the ruleset is created after them). Without the privilege it is skipped and the client measures scratch after each
     step instead.
@@ -385,18 +507,22 @@ class ScratchQuotaLayer:
 
     name = "scratch_quota"
 
+    def __init__(self) -> None:
+        self._masks: tuple[str, ...] = ()
+
     def prepare(self) -> None:
         from medagentgym.sandbox.quota import mount_unavailable
 
         why = mount_unavailable()
         if why is not None:
             raise LayerUnavailable(why)
+        self._masks = hidden_package_paths()  # visible to the server under bubblewrap: masked
 
     def apply(self, ctx: ChildContext) -> None:
         from medagentgym.sandbox.quota import private_view
 
         if ctx.private_root is not None:
-            private_view(ctx.scratch_dir, ctx.io_dir, ctx.private_root)
+            private_view(ctx.session_dir or ctx.scratch_dir.parent, ctx.private_root, self._masks)
 
 
 # A pid no kernel hands out (pid_max is at most 2**22): compiled into the filter once, replaced
@@ -540,6 +666,8 @@ LAYER_TYPES: dict[str, type[HardeningLayer]] = {
         ScratchQuotaLayer,
         PidScopeLayer,
         BwrapLayer,
+        CgroupLayer,
+        JailLayer,
     )
 }
 # Everything, strongest last; unavailable layers are skipped and the level says what was reached.
@@ -549,7 +677,9 @@ DEFAULT_LAYERS: tuple[str, ...] = (
     "close_fds",
     "scrub_env",
     "rlimits",
+    "cgroups",
     "scratch_quota",
+    "fs_jail",
     "caps",
     "no_new_privs",
     "landlock",

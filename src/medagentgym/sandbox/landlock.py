@@ -139,6 +139,27 @@ def scopes(abi: int) -> int:
     return SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL if abi >= 6 else 0
 
 
+# What a session may read of its own /proc/<pid>: its status, memory map, limits, descriptors.
+# Not ``net`` (the host's sockets), ``mountinfo``/``mounts``/``mountstats`` (the host's mounts),
+# ``task`` (which holds both again per thread), ``ns``, ``root``, ``cwd``, ``exe`` or ``mem``.
+SELF_PROC_ENTRIES: tuple[str, ...] = (
+    "stat",
+    "statm",
+    "status",
+    "maps",
+    "smaps",
+    "smaps_rollup",
+    "limits",
+    "fd",
+    "fdinfo",
+    "environ",
+    "cmdline",
+    "comm",
+    "io",
+    "auxv",
+)
+
+
 @dataclass(frozen=True)
 class PathRule:
     path: str
@@ -176,7 +197,8 @@ class LandlockPlan:
         """Create the ruleset, add the planned and the per-session rules, restrict this process.
 
         Must run after ``PR_SET_NO_NEW_PRIVS`` (or with CAP_SYS_ADMIN). ``self_proc`` grants
-        read access to this process's own ``/proc/<pid>`` (resolved here, after fork).
+        read access to the harmless entries of this process's own ``/proc/<pid>``
+        (:data:`SELF_PROC_ENTRIES`, resolved here, after fork).
         """
         libc = _libc()
         attr = _RulesetAttr(self.handled_access_fs, self.handled_access_net, self.scoped)
@@ -188,7 +210,7 @@ class LandlockPlan:
         try:
             extra = [PathRule(p, READ_ONLY) for p in read_only] + [PathRule(p, READ_WRITE) for p in read_write]
             if self_proc:
-                extra.append(PathRule("/proc/self", READ_ONLY))
+                extra += [PathRule(f"/proc/self/{name}", READ_ONLY) for name in SELF_PROC_ENTRIES]
             for rule in (*self.rules, *extra):
                 self._add(libc, int(ruleset), rule)
             if libc.syscall(_SYS_RESTRICT_SELF, ctypes.c_int(ruleset), 0) != 0:

@@ -28,6 +28,13 @@ class SandboxLimits(BaseModel):
     - ``scratch_bytes``: the session's disk quota for its scratch dir (all files together). A
       tmpfs of this size where the server may mount one (its pages are RAM: the worst case is
       ``scratch_bytes`` x concurrent sessions), else checked by the client after every step.
+      The capture files beside it share the same tmpfs, with :func:`io_bytes` more room.
+    - ``max_tasks``: threads (and processes) the session may hold at once, by a pids cgroup
+      where the machine offers one: enough for BLAS pools and thread executors, far below
+      ``pid_max``.
+
+    Where the machine offers a memory cgroup, ``memory_bytes`` also bounds the memory the session
+    *holds* by any route (anonymous, memfd, page cache of its tmpfs), not only its address space.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -40,3 +47,13 @@ class SandboxLimits(BaseModel):
     output_bytes: int = Field(default=16384, ge=256)
     hard_grace_s: float = Field(default=2.0, gt=0)
     scratch_bytes: int = Field(default=256 * MIB, ge=1 * MIB)
+    max_tasks: int = Field(default=256, ge=16)
+
+
+def io_bytes(limits: SandboxLimits) -> int:
+    """Room for a session's stdout/stderr capture files on top of its scratch quota.
+
+    Python-level writes are capped at ``output_bytes`` per step; raw descriptor writes are not,
+    so the capture files get a bounded allowance of their own (beyond it a write fails ENOSPC).
+    """
+    return max(4 * MIB, 4 * limits.output_bytes)

@@ -71,6 +71,8 @@ def read_frame(sock: socket.socket, max_bytes: int, deadline: float | None = Non
         message = json.loads(body)
     except (UnicodeDecodeError, ValueError) as exc:
         raise ProtocolError(f"frame is not valid JSON: {exc}") from exc
+    except RecursionError as exc:  # a frame nested deeper than the parser's stack
+        raise ProtocolError("frame is nested too deeply") from exc
     if not isinstance(message, dict):
         raise ProtocolError("frame is not a JSON object")
     return message

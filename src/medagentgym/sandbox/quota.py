@@ -82,7 +82,10 @@ _HARDENED = _MS_NOSUID | _MS_NODEV | _MS_NOEXEC
 
 
 def mount_scratch(scratch_dir: Path, size: int) -> None:
-    """In the server, before fork: a tmpfs of ``size`` bytes (and bounded inodes) on scratch.
+    """In the server, before fork: a tmpfs of ``size`` bytes (and bounded inodes) on the session dir.
+
+    One tmpfs holds the scratch dir and the capture files beside it, so everything a session
+    can write is inside its quota (``scratch_bytes`` plus the capture allowance).
 
     Mounted in the server's mount namespace (the host's at level i), so the caller still sees
     the session's files at ``Session.scratch_dir``; the server unmounts it when the session ends.
@@ -133,8 +136,8 @@ def own_mount_namespace() -> None:
     _mount(libc, b"none", "/", None, _MS_REC | _MS_PRIVATE, None)
 
 
-def private_view(scratch_dir: Path, io_dir: Path, private_root: Path) -> None:
-    """In the session process: its own mount namespace in which only its scratch and io are writable.
+def private_view(session_dir: Path, private_root: Path, masks: tuple[str, ...] = ()) -> None:
+    """In the session process: its own mount namespace in which only its session dir is writable.
 
     Other sessions' scratch tmpfs are detached from this view (where no Landlock confines the
     file system, e.g. inside bubblewrap, all sessions share a uid), and the server's private
@@ -146,7 +149,7 @@ def private_view(scratch_dir: Path, io_dir: Path, private_root: Path) -> None:
         raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNS) failed")
     # Nothing mounted here may propagate back to the server's namespace (or the host's).
     _mount(libc, b"none", "/", None, _MS_REC | _MS_PRIVATE, None)
-    own = os.path.realpath(scratch_dir)
+    own = os.path.realpath(session_dir)
     # Sessions start concurrently: a mount made while we unshared may appear stacked, twice, or
     # already gone when we get to it. Detach until none is left (or give up: never start).
     for _ in range(8):
@@ -157,13 +160,17 @@ def private_view(scratch_dir: Path, io_dir: Path, private_root: Path) -> None:
             libc.umount2(os.fsencode(point), _MNT_DETACH)
     else:
         raise OSError(errno.EBUSY, f"could not detach other sessions' scratch: {foreign[:3]}")
+    # The project's own code (it computes targets) under an empty read-only tmpfs: the server
+    # has imported what the session runtime needs; nothing more may be read or imported.
+    for hidden in masks:
+        if os.path.isdir(hidden):
+            _mount(libc, b"tmpfs", hidden, b"tmpfs", _MS_RDONLY | _HARDENED, b"size=4k,mode=0555")
+    # The session's own tmpfs (scratch and io) is a submount: it stays writable.
+    cwd = os.getcwd()
     _mount(libc, os.fsencode(private_root), private_root, None, _MS_BIND | _MS_REC, None)
     _mount(libc, b"none", private_root, None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY | _HARDENED, None)
-    _mount(libc, os.fsencode(io_dir), io_dir, None, _MS_BIND, None)  # inherits read-only: make it writable
-    _mount(libc, b"none", io_dir, None, _MS_REMOUNT | _MS_BIND | _HARDENED, None)
     with contextlib.suppress(OSError):
-        if os.getcwd() == own:  # taken before the bind: name the scratch of this view instead
-            os.chdir(own)
+        os.chdir(cwd)  # taken before the bind: name the scratch of this view instead
 
 
 def scratch_usage(path: Path, max_entries: int = MAX_WALK_ENTRIES) -> tuple[int, int]:

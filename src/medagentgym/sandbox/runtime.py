@@ -32,6 +32,7 @@ from medagentgym.textfmt import format_table
 MAX_REQUEST_BYTES = 64 * 1024 * 1024  # agent code plus framing; the client is trusted
 _CHUNK_CHARS = 1 << 20
 _THIS_FILE = __file__
+_TRACEBACK_FRAMES = 60  # innermost frames shown of an error's traceback
 _CELL_PREFIX = "<step "
 
 
@@ -212,16 +213,42 @@ def _trim_traceback(exc: BaseException) -> str:
     tb = exc.__traceback__
     while tb is not None and not tb.tb_frame.f_code.co_filename.startswith(_CELL_PREFIX):
         tb = tb.tb_next
-    summary = traceback.TracebackException(type(exc), exc, tb)
+    depth = sum(1 for _ in traceback.walk_tb(tb))
+    # A deep recursion has ~10^5 frames: formatting them all would outlast the hard-kill grace
+    # period (a soft timeout turned into a lost session). Keep the innermost frames.
+    summary = traceback.TracebackException(type(exc), exc, tb, limit=-_TRACEBACK_FRAMES)
     while summary.stack and summary.stack[-1].filename == _THIS_FILE:
         summary.stack.pop()  # the alarm handler that raised StepTimeout
-    return "".join(summary.format())
+    text = "".join(summary.format())
+    if depth > _TRACEBACK_FRAMES:
+        head = "Traceback (most recent call last):\n"
+        note = f"  [{depth - _TRACEBACK_FRAMES} outer frames omitted]\n"
+        text = text.replace(head, head + note, 1) if text.startswith(head) else note + text
+    return text
 
 
 def _tail(text: str, cap: int) -> str:
     if len(text) <= cap:
         return text
     return f"...[{len(text) - cap} earlier characters cut]\n" + text[-cap:]
+
+
+def _sqlite_temp_files_in(directory: str) -> None:
+    """Point SQLite's temporary files (spilled sorts, large IN lists, temp tables) at scratch.
+
+    The library picked its temp dir candidates (``/var/tmp``, ``/tmp``) in the server, where
+    they look writable; in a session they are refused, and every spilling query failed with
+    "unable to open database file". The pragma sets the process-wide directory, so connections
+    that agent code opens itself use it too; the files then count against the scratch quota.
+    """
+    quoted = directory.replace("'", "''")
+    connection = sqlite3.connect(":memory:")
+    try:
+        connection.execute(f"PRAGMA temp_store_directory = '{quoted}'")
+    except sqlite3.Error:
+        pass  # built without deprecated pragmas: leave SQLite's own choice
+    finally:
+        connection.close()
 
 
 class SessionRuntime:
@@ -251,6 +278,7 @@ class SessionRuntime:
         except (OSError, AttributeError):
             self._fflush = None
         signal.signal(signal.SIGALRM, self._on_alarm)
+        _sqlite_temp_files_in(os.environ.get("TMPDIR") or os.getcwd())
         self._begin()
         faulthandler.enable(file=2)  # a segfault leaves its Python traceback in the stderr file
 

@@ -82,6 +82,68 @@ DENIED_EPERM: tuple[str, ...] = (
     "adjtimex",
     "personality",
 )
+# System V IPC and POSIX message queues outlive the session (and the server) and are shared by
+# every process of the IPC namespace: episode 1 could leave a message for episode 2. inotify and
+# fanotify watch paths the session cannot otherwise read (names and timing of other episodes).
+DENIED_EPERM += (
+    "shmget",
+    "shmat",
+    "shmdt",
+    "shmctl",
+    "msgget",
+    "msgsnd",
+    "msgrcv",
+    "msgctl",
+    "semget",
+    "semop",
+    "semtimedop",
+    "semctl",
+    "mq_open",
+    "mq_unlink",
+    "mq_timedsend",
+    "mq_timedreceive",
+    "mq_notify",
+    "mq_getsetattr",
+    "inotify_init",
+    "inotify_init1",
+    "inotify_add_watch",
+    "fanotify_init",
+    "fanotify_mark",
+)
+# Where a session has no root of its own (no fs_jail), it runs as the server's uid and owns the
+# server's files: Landlock has no right for attribute changes, so these are refused everywhere.
+DENIED_METADATA: tuple[str, ...] = (
+    "chmod",
+    "fchmod",
+    "fchmodat",
+    "fchmodat2",
+    "chown",
+    "fchown",
+    "lchown",
+    "fchownat",
+    "utime",
+    "utimes",
+    "futimesat",
+    "utimensat",
+    "setxattr",
+    "lsetxattr",
+    "fsetxattr",
+    "setxattrat",
+    "removexattr",
+    "lremovexattr",
+    "fremovexattr",
+    "removexattrat",
+)
+# Without a memory cgroup, pages written into a memfd are held outside RLIMIT_AS.
+DENIED_MEMFD: tuple[str, ...] = ("memfd_create", "memfd_secret")
+# prctl options a session must not change: the parent-death signal (a session that clears it
+# outlives a killed server) and dumpability (which keeps other sessions out of its /proc files).
+_PR_SET_PDEATHSIG = 1
+_PR_SET_DUMPABLE = 4
+DENIED_PRCTL: tuple[int, ...] = (_PR_SET_PDEATHSIG, _PR_SET_DUMPABLE)
+# Calls added after 5.1 have one number on every architecture but alpha; an older libseccomp
+# does not know these names, but the kernels we run on may have them.
+_UNIFIED_NUMBERS: dict[str, int] = {"fchmodat2": 452, "setxattrat": 463, "removexattrat": 466}
 # clone3 passes its flags in memory, which seccomp cannot inspect: answer ENOSYS so that glibc
 # falls back to clone(2), whose flags are checked (CLONE_THREAD required).
 DENIED_ENOSYS: tuple[str, ...] = ("clone3",)
@@ -119,8 +181,12 @@ class SeccompProgram:
             raise OSError(err, f"prctl(PR_SET_SECCOMP): {os.strerror(err)}")
 
 
-def build_program() -> SeccompProgram:
-    """Compile the session filter; raises ImportError/OSError where libseccomp is unusable."""
+def build_program(*, deny_metadata: bool = False, deny_memfd: bool = False) -> SeccompProgram:
+    """Compile the session filter; raises ImportError/OSError where libseccomp is unusable.
+
+    ``deny_metadata`` adds :data:`DENIED_METADATA`, ``deny_memfd`` adds :data:`DENIED_MEMFD`
+    (for sessions without their own root, or without a memory cgroup).
+    """
     import pyseccomp as seccomp  # ctypes over the system libseccomp; absent off Linux
 
     filt = seccomp.SyscallFilter(seccomp.ALLOW)
@@ -130,13 +196,18 @@ def build_program() -> SeccompProgram:
 
     def resolve(name: str) -> int | None:
         number = seccomp.resolve_syscall(seccomp.Arch.NATIVE, name)
+        if number < 0 and name in _UNIFIED_NUMBERS and os.uname().machine in ("x86_64", "aarch64"):
+            return _UNIFIED_NUMBERS[name]  # newer than this libseccomp's tables
         if number < 0:  # not in this libseccomp's tables (too new for it)
             unknown.append(name)
             return None
         return number
 
+    denied = DENIED_EPERM
+    denied += DENIED_METADATA if deny_metadata else ()
+    denied += DENIED_MEMFD if deny_memfd else ()
     for names, action in (
-        (DENIED_EPERM, seccomp.ERRNO(errno.EPERM)),
+        (denied, seccomp.ERRNO(errno.EPERM)),
         (DENIED_ENOSYS, seccomp.ERRNO(errno.ENOSYS)),
     ):
         for name in names:
@@ -150,6 +221,12 @@ def build_program() -> SeccompProgram:
     # clone(2) without CLONE_THREAD creates a process: refuse it; threads pass.
     filt.add_rule(seccomp.ERRNO(errno.EPERM), clone, seccomp.Arg(0, seccomp.MASKED_EQ, CLONE_THREAD, 0))
     rules.append("clone(!CLONE_THREAD)")
+    prctl = resolve("prctl")
+    if prctl is None:
+        raise OSError(errno.ENOSYS, "libseccomp does not know prctl(2)")
+    for option in DENIED_PRCTL:
+        filt.add_rule(seccomp.ERRNO(errno.EPERM), prctl, seccomp.Arg(0, seccomp.EQ, option))
+        rules.append(f"prctl({option})")
     with tempfile.TemporaryFile() as out:
         filt.export_bpf(out)
         out.seek(0)

@@ -40,7 +40,8 @@ from medagentgym.sandbox.hardening import (  # noqa: E402
     apply_layers,
     prepare_layers,
 )
-from medagentgym.sandbox.limits import SandboxLimits  # noqa: E402
+from medagentgym.sandbox.cgroups import CgroupPlan, remove_group  # noqa: E402
+from medagentgym.sandbox.limits import SandboxLimits, io_bytes  # noqa: E402
 from medagentgym.sandbox.protocol import write_frame  # noqa: E402
 from medagentgym.sandbox.quota import mount_scratch, unmount, unmount_all_under  # noqa: E402
 from medagentgym.sandbox.runtime import SessionRuntime, serve  # noqa: E402
@@ -68,6 +69,7 @@ class _SessionRecord:
     token: str
     pid: int
     session_dir: Path
+    groups: tuple[Path, ...] = ()
     released: bool = False
     exited: bool = False
 
@@ -93,6 +95,8 @@ class ForkServer:
         self.status_root = root / "status"
         self.layers = layers
         self.quota = "scratch_quota" in layers.names  # a tmpfs per session's scratch
+        self.cgroups = _cgroup_plan(layers)  # a memory and a pids group per session
+        self.jailed = "fs_jail" in layers.names  # each session builds its own root
         self.by_pid: dict[int, _SessionRecord] = {}
         self.by_token: dict[str, _SessionRecord] = {}
         self.preloaded = {alias: importlib.import_module(name) for alias, name in SEEDED.items()}
@@ -107,6 +111,8 @@ class ForkServer:
         _become_subreaper()
         self.sessions_root.mkdir(mode=0o700, exist_ok=True)
         self.status_root.mkdir(mode=0o700, exist_ok=True)
+        if self.jailed:
+            (self.root / "jail").mkdir(mode=0o755, exist_ok=True)  # each session mounts its root here
         self._status_fd = os.open(self.status_root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         signal.set_wakeup_fd(self._wake_w, warn_on_full_buffer=False)
@@ -122,6 +128,7 @@ class ForkServer:
                     "level": self.layers.level,
                     "layers": list(self.layers.names),
                     "skipped": self.layers.skipped,
+                    "cgroups": [str(base) for base in self.cgroups.bases] if self.cgroups else [],
                 }
             ).encode()
         )
@@ -161,6 +168,8 @@ class ForkServer:
             except ChildProcessError:
                 break
         # The whole private dir: the client removes it too, unless it died (then only we can).
+        if self.cgroups is not None:
+            self.cgroups.teardown()
         unmount_all_under(self.root)
         shutil.rmtree(self.root, ignore_errors=True)
 
@@ -197,18 +206,17 @@ class ForkServer:
             token = secrets.token_hex(8)
             session_dir = self.sessions_root / token
             session_dir.mkdir(mode=0o700)
-            (session_dir / "work").mkdir(mode=0o700)
-            (session_dir / "io").mkdir(mode=0o700)
-            if self.quota:  # before fork: the session's Landlock rules must name the tmpfs
-                try:
-                    mount_scratch(session_dir / "work", limits.scratch_bytes)
-                except OSError:
-                    shutil.rmtree(session_dir, ignore_errors=True)
-                    raise
+            groups: tuple[Path, ...] = ()
             try:
+                if self.quota:  # before fork: the session's Landlock rules must name the tmpfs
+                    mount_scratch(session_dir, limits.scratch_bytes + io_bytes(limits))
+                (session_dir / "work").mkdir(mode=0o700)
+                (session_dir / "io").mkdir(mode=0o700)
+                if self.cgroups is not None:
+                    groups = self.cgroups.create(token, limits.memory_bytes, limits.max_tasks)
                 pid = os.fork()
             except OSError:
-                self._remove_session_dir(session_dir)
+                self._remove_session_dir(session_dir, groups)
                 raise
         except Exception as exc:  # noqa: BLE001 - report any failure to the client, keep serving
             with contextlib.suppress(OSError):
@@ -218,7 +226,7 @@ class ForkServer:
         if pid == 0:
             code = 1
             try:
-                self._child(conn, token, session_dir, resources, limits)
+                self._child(conn, token, session_dir, resources, limits, groups)
                 code = 0
             except BaseException as exc:  # noqa: BLE001 - never return into the server loop
                 with contextlib.suppress(BaseException):
@@ -228,7 +236,7 @@ class ForkServer:
         conn.close()
         with contextlib.suppress(OSError):  # also done in the child; whichever runs first wins
             os.setpgid(pid, pid)
-        record = _SessionRecord(token, pid, session_dir)
+        record = _SessionRecord(token, pid, session_dir, groups)
         self.by_pid[pid] = record
         self.by_token[token] = record
 
@@ -239,6 +247,7 @@ class ForkServer:
         session_dir: Path,
         resources: list[dict[str, str]],
         limits: SandboxLimits,
+        groups: tuple[Path, ...],
     ) -> None:
         os.setpgid(0, 0)  # its own process group, so whatever it spawns is killed with it
         signal.set_wakeup_fd(-1)
@@ -253,8 +262,13 @@ class ForkServer:
             base_path=self.base_path,
             read_only_paths=tuple(Path(r["path"]) for r in resources if r["path"]),
             private_root=self.root,
+            session_dir=session_dir,
+            cgroups=groups,
+            jailed=self.jailed,
+            memory_bounded=self.cgroups is not None and "memory" in self.cgroups.controllers,
         )
         apply_layers(self.layers.layers, ctx)
+        _forget_project_modules()
         runtime = SessionRuntime(resources, ctx.io_dir, limits.output_bytes, dict(self.preloaded))
         write_frame(
             conn,
@@ -308,15 +322,36 @@ class ForkServer:
     def _forget(self, record: _SessionRecord) -> None:
         self.by_pid.pop(record.pid, None)
         self.by_token.pop(record.token, None)
-        self._remove_session_dir(record.session_dir)
+        self._remove_session_dir(record.session_dir, record.groups)
         with contextlib.suppress(OSError):
             os.unlink(record.token, dir_fd=self._status_fd)
 
-
-    def _remove_session_dir(self, session_dir: Path) -> None:
+    def _remove_session_dir(self, session_dir: Path, groups: tuple[Path, ...] = ()) -> None:
+        for group in groups:
+            remove_group(group)
         if self.quota:
-            unmount(session_dir / "work")
+            unmount(session_dir)
         shutil.rmtree(session_dir, ignore_errors=True)
+
+
+def _cgroup_plan(layers: PreparedLayers) -> CgroupPlan | None:
+    for layer in layers.layers:
+        if layer.name == "cgroups":
+            plan = getattr(layer, "plan", None)
+            return plan if isinstance(plan, CgroupPlan) else None
+    return None
+
+
+# Modules a session keeps: its own runtime. Everything else of the project (catalog, registry,
+# client) is dropped from sys.modules so that agent code cannot reach it by name; its files are
+# out of the session's file system, so it cannot be imported again either.
+_SESSION_MODULES = ("medagentgym.sandbox.runtime", "medagentgym.sandbox.protocol", "medagentgym.textfmt")
+
+
+def _forget_project_modules() -> None:
+    for name in [m for m in sys.modules if m == "medagentgym" or m.startswith("medagentgym.")]:
+        if name not in _SESSION_MODULES:
+            del sys.modules[name]
 
 
 def _kill_group(pgid: int) -> None:
@@ -341,6 +376,20 @@ def _own_children() -> list[int]:
     return [int(p) for p in text.split()]
 
 
+def _set_up_cgroups(layers: PreparedLayers) -> PreparedLayers:
+    """Create the server's parent groups; if that fails, run without the layer and say why."""
+    plan = _cgroup_plan(layers)
+    if plan is None:
+        return layers
+    try:
+        plan.setup()
+    except OSError as exc:
+        plan.teardown()
+        kept = tuple(layer for layer in layers.layers if layer.name != "cgroups")
+        return PreparedLayers(kept, {**layers.skipped, "cgroups": f"creating {plan.bases[0]} failed: {exc}"})
+    return layers
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--control-fd", type=int, required=True)
@@ -355,6 +404,7 @@ def main(argv: list[str] | None = None) -> int:
         layers = prepare_layers()
     else:
         layers = prepare_layers([name for name in args.layers.split(",") if name])
+    layers = _set_up_cgroups(layers)
     if "bwrap" in layers.names and sys.platform.startswith("linux"):
         # All sessions share our uid inside bubblewrap: keep them out of /proc/<our pid>/mem.
         import ctypes
