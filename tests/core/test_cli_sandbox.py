@@ -22,6 +22,18 @@ def test_sandbox_check_reports_the_strongest_level_here() -> None:
     if abi_version() >= 4:
         assert report["level"] == "landlock+seccomp" and report["ok"] and result.exit_code == 0
     assert all(test["passed"] for test in report["self_tests"]) == report["ok"]
+    protections = {item["name"]: item for item in report["protections"]}
+    for name in ("memory cgroup (memfd, shm, tmpfs)", "pids cgroup (thread cap)", "IPC isolation", "metadata denial",
+                 "/proc confinement", "inotify confinement", "dies with the server", "catalog unreachable"):
+        item = protections[name]
+        assert item["applied"] or item["reason"], item  # applied, or skipped with the reason
+    tests = {test["name"] for test in report["self_tests"]}
+    assert {"no SysV IPC", "no inotify", "no host /proc", "catalog unreachable", "no surviving the server"} <= tests
+    layers = {layer["name"]: layer for layer in report["layers"]}
+    for name in ("cgroups", "fs_jail"):  # listed with applied/available and the reason when not
+        assert name in layers and (layers[name]["applied"] or layers[name]["reason"])
+    human = runner.invoke(app, ["sandbox", "check"])
+    assert "protections:" in human.output and "catalog unreachable" in human.output
 
 
 def test_sandbox_exec_runs_a_file_and_reports_json(tmp_path: Path) -> None:
