@@ -321,6 +321,40 @@ def test_7_sessions_die_with_a_killed_server_and_leave_nothing() -> None:
         assert run_ok(fresh, "import pandas as pd\nint(pd.Series([2, 2]).sum())") == "4"
 
 
+def test_7_a_later_server_cleans_up_after_a_killed_client_and_server(tmp_path: Path) -> None:
+    import json
+    import subprocess
+
+    script = (
+        "import json, sys, time\n"
+        "from medagentgym.sandbox import SandboxServer, SandboxLimits\n"
+        "srv = SandboxServer(SandboxLimits(scratch_bytes=4 << 20))\n"
+        "s = srv.open_session()\n"
+        "s.run_python(\"open('x', 'w').write('x')\")\n"
+        "print(json.dumps({'root': str(srv._handle.root), 'server': srv.pid, 'session': s.pid,\n"
+        "                  'cgroups': [str(g) for g in srv._handle.cgroups]}), flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    client = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        info = json.loads(client.stdout.readline() if client.stdout else "{}")
+    finally:
+        client.kill()  # the client dies first: nothing of it may clean up
+    os.kill(info["server"], signal.SIGKILL)
+    client.wait()
+    root = Path(info["root"])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _alive(info["session"]):
+        time.sleep(0.05)
+    assert not _alive(info["session"])
+    assert root.exists() and [m for m in mounts_under(root.parent) if root in [m, *m.parents]]  # left behind
+    with SandboxServer(LIMITS) as later:  # the next server start removes what was left
+        assert later.running
+        assert not root.exists()
+        assert not [m for m in mounts_under(root.parent) if root in [m, *m.parents]]
+        assert all(not Path(g).exists() for g in info["cgroups"])
+
+
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]

@@ -266,7 +266,8 @@ class SandboxServer:
             self._finalizer = weakref.finalize(self, self._handle.shutdown)
 
     def _launch(self) -> _ServerHandle:
-        root = Path(tempfile.mkdtemp(prefix="medagentgym-sandbox-"))  # 0700
+        remove_stale_servers()
+        root = Path(tempfile.mkdtemp(prefix=_ROOT_PREFIX))  # 0700
         client_end, server_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         command = [
             sys.executable,
@@ -356,6 +357,7 @@ class SandboxServer:
             self.bwrap, self._visible_roots = None, None
         self.sandbox_pid = int(ready["pid"])
         self.pid = host_pid if host_pid is not None else self.sandbox_pid
+        _write_owner(root, self.pid, handle.cgroups)
         return handle
 
     def _place_from_outside(self, handle: _ServerHandle, server_pid: int) -> None:
@@ -541,6 +543,42 @@ class SandboxServer:
             if text or time.monotonic() > deadline:
                 return text or "unknown cause"
             time.sleep(0.005)
+
+
+_ROOT_PREFIX = "medagentgym-sandbox-"
+_OWNER_FILE = "owner.json"
+
+
+def _write_owner(root: Path, server_pid: int, cgroups: Sequence[Path]) -> None:
+    """Who owns a server dir, so that a later client can clean up after a client and server that
+    were both killed (their scratch tmpfs stay mounted on the host, their cgroups stay behind)."""
+    with contextlib.suppress(OSError):
+        (root / _OWNER_FILE).write_text(json.dumps({"pid": server_pid, "cgroups": [str(g) for g in cgroups]}))
+
+
+def _is_server(pid: int) -> bool:
+    try:
+        return b"medagentgym.sandbox.server" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+def remove_stale_servers() -> None:
+    """Unmount and remove the dirs (and cgroups) of servers that died with their client."""
+    for root in Path(tempfile.gettempdir()).glob(_ROOT_PREFIX + "*"):
+        try:
+            owner = json.loads((root / _OWNER_FILE).read_text())
+            pid = int(owner["pid"])
+            groups = [Path(str(g)) for g in owner.get("cgroups", [])]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # starting up, or not ours: leave it
+        if _is_server(pid):
+            continue
+        for group in groups:
+            if group.name.startswith("medagentgym-"):
+                remove_tree(group)
+        unmount_all_under(root)
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def _pidfd(pid: int) -> int | None:
