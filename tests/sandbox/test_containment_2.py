@@ -28,6 +28,7 @@ from medagentgym.sandbox.hardening import BWRAP_LAYERS
 from medagentgym.sandbox.landlock import abi_version
 from medagentgym.sandbox.limits import MIB, io_bytes
 from medagentgym.sandbox.quota import mounts_under
+from test_adversarial import ATTEMPT, run_ok  # the same snippet helpers as round 1
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux") or abi_version() < 4,
@@ -48,14 +49,6 @@ LIMITS = SandboxLimits(
 # mount (the session's own root, bubblewrap), or a path that does not exist in its view.
 REFUSED = {errno.EPERM, errno.EACCES, errno.EROFS, errno.ENOENT}
 
-ATTEMPT = (
-    "def attempt(f, *a):\n"
-    "    try:\n"
-    "        f(*a)\n"
-    "    except OSError as e:\n"
-    "        return e.errno\n"
-    "    return None\n"
-)
 
 
 @pytest.fixture(scope="module")
@@ -106,13 +99,6 @@ def server_survives(request: pytest.FixtureRequest) -> Iterator[None]:
         result = fresh.run_python("import pandas as pd\nint(pd.DataFrame({'a': [1, 2, 3]}).a.sum())")
         assert result.status == "ok", result.error
         assert result.value_repr == "6"
-
-
-def run_ok(session: Session, code: str) -> str:
-    result = session.run_python(code)
-    assert result.status == "ok", result.error
-    assert result.value_repr is not None
-    return result.value_repr
 
 
 def _snapshot(path: Path) -> tuple[int, int, int, int, list[str]]:

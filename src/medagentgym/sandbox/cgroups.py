@@ -55,29 +55,27 @@ def _own_groups() -> dict[str, str]:
     return groups
 
 
-def _v1_mount(controller: str) -> Path | None:
+def _cgroup_mounts() -> list[tuple[Path, str, list[str]]]:
+    """``(mount point, fstype, super options)`` of every cgroup and cgroup2 mount."""
     try:
         lines = Path("/proc/self/mountinfo").read_text().splitlines()
     except OSError:
-        return None
+        return []
+    found: list[tuple[Path, str, list[str]]] = []
     for line in lines:
         left, _, right = line.partition(" - ")
         fields, extra = left.split(), right.split()
-        if len(extra) >= 3 and extra[0] == "cgroup" and controller in extra[2].split(","):
-            return Path(fields[4])
-    return None
+        if len(fields) > 4 and len(extra) >= 3 and extra[0] in ("cgroup", "cgroup2"):
+            found.append((Path(fields[4]), extra[0], extra[2].split(",")))
+    return found
+
+
+def _v1_mount(controller: str) -> Path | None:
+    return next((p for p, kind, opts in _cgroup_mounts() if kind == "cgroup" and controller in opts), None)
 
 
 def _v2_mount() -> Path | None:
-    try:
-        lines = Path("/proc/self/mountinfo").read_text().splitlines()
-    except OSError:
-        return None
-    for line in lines:
-        left, _, right = line.partition(" - ")
-        if right.split()[:1] == ["cgroup2"]:
-            return Path(left.split()[4])
-    return None
+    return next((p for p, kind, _ in _cgroup_mounts() if kind == "cgroup2"), None)
 
 
 def _writable_dir(path: Path) -> bool:
