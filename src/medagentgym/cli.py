@@ -1,4 +1,10 @@
-"""The ``medagentgym`` command line: noun, then verb."""
+"""The ``medagentgym`` command line: noun, then verb.
+
+Inputs (task files, run folders, snippets) may be corrupt or hostile, so a command that cannot
+go on ends with one ``error:`` line naming the file and a non-zero exit, never a traceback, and
+everything printed is valid UTF-8 (``untrusted.clean_text`` / ``model_json``) with rich markup in
+messages escaped.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from medagentgym.catalog import SPLITS, all_datasets, get_dataset
@@ -22,6 +29,7 @@ from medagentgym.catalog.selection import (
 )
 from medagentgym.env.env import EnvConfig
 from medagentgym.paths import cache_dir
+from medagentgym.untrusted import clean_json, clean_text, model_json
 
 app = typer.Typer(no_args_is_help=True, help="MedAgentGym: biomedical coding tasks for LLM agents.")
 tasks_app = typer.Typer(no_args_is_help=True, help="Browse the task catalog.")
@@ -36,7 +44,7 @@ err = Console(stderr=True, soft_wrap=True)
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[red]error:[/] {message}")
+    err.print(f"[red]error:[/] {escape(clean_text(message))}")
     return typer.Exit(code)
 
 
@@ -76,7 +84,7 @@ def tasks_show(
     except (KeyError, UnknownDatasetError, SamplesFileError) as exc:
         raise _fail(str(exc).strip("'\"")) from None
     view = sample.model_dump(mode="json") if reveal else sample.public_view()
-    typer.echo(json.dumps(view, indent=2, ensure_ascii=False))
+    typer.echo(json.dumps(clean_json(view), indent=2, ensure_ascii=False))
 
 
 @data_app.command("build")
@@ -103,23 +111,35 @@ def import_cmd(
         Optional[Path], typer.Option(help="Folder of the real database's CSV files (EHR datasets).")
     ] = None,
     split: Annotated[str, typer.Option(help="Split the rows belong to.")] = "test",
+    query_timeout: Annotated[
+        Optional[float], typer.Option(help="Seconds one gold query may run before its row is skipped (EHR datasets).")
+    ] = None,
 ) -> None:
-    """Turn official task rows into samples (answers checked or recomputed with our code)."""
+    """Turn official task rows into samples (answers checked or recomputed with our code).
+
+    Bad rows are skipped and listed with their line numbers; the output is replaced only when
+    the import succeeds. A file that cannot be read at all is a one-line error (exit 2).
+    """
     try:
         ds = get_dataset(dataset)
     except UnknownDatasetError as exc:
         raise _fail(str(exc)) from None
     target = output or cache_dir() / "imports" / dataset / f"{source.stem}.samples.jsonl"
-    target.parent.mkdir(parents=True, exist_ok=True)
     options: dict[str, object] = {"split": split}
     if db is not None:
         options["db"] = db
+    if query_timeout is not None:
+        options["query_timeout_s"] = query_timeout
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         report = ds.import_file(source, target, **options)
     except TypeError as exc:
         raise _fail(f"{dataset} does not accept these options: {exc}") from None
-    typer.echo(report.model_dump_json(indent=2))
-    console.print(f"wrote {report.samples_written} samples to {target}")
+    except (ValueError, OSError) as exc:
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise _fail(detail if str(source) in detail else f"{source}: {detail}") from None
+    typer.echo(model_json(report, indent=2))
+    console.print(f"wrote {report.samples_written} samples to {escape(clean_text(str(target)))}")
 
 
 def _selection(
@@ -204,7 +224,7 @@ def run_cmd(
     from medagentgym.policies import PolicySpec, UnknownPolicyError, make_policy
     from medagentgym.rollout import RolloutConfig
     from medagentgym.runs.report import print_report
-    from medagentgym.runs.store import RunLockedError, RunManifest, RunStore
+    from medagentgym.runs.store import ManifestError, RunLockedError, RunManifest, RunStore
 
     selection = _selection(dataset, category, split, limit_per_category, seed, samples)
     try:
@@ -249,11 +269,13 @@ def run_cmd(
     )
     try:
         store = RunStore(run_dir, manifest)
-    except RunLockedError as exc:
+    except (RunLockedError, ManifestError) as exc:
         raise _fail(str(exc)) from None
+    except OSError as exc:
+        raise _fail(f"{run_dir}: cannot open the run folder ({exc.strerror or exc})") from None
     with store:
         if store.done:
-            console.print(f"resuming {run_dir}: {len(store.done)} episodes already done")
+            console.print(f"resuming {escape(clean_text(str(run_dir)))}: {len(store.done)} episodes already done")
         if backend == "ray":
             from medagentgym.rollout.ray_backend import run_rollouts_ray
 
@@ -279,6 +301,7 @@ def report_cmd(
 ) -> None:
     """Success by dataset and category, pass@k, best@k, failures; a leaderboard for several runs."""
     from medagentgym.runs.report import load_runs, print_report
+    from medagentgym.runs.store import ManifestError
 
     try:
         if terminal:
@@ -289,9 +312,11 @@ def report_cmd(
             from medagentgym.runs.html_report import write_html_report
 
             index = write_html_report(runs, html)
-            console.print(f"HTML report: {index}")
-    except FileNotFoundError as exc:
+            console.print(f"HTML report: {escape(clean_text(str(index)))}")
+    except (FileNotFoundError, ManifestError) as exc:
         raise _fail(str(exc)) from None
+    except OSError as exc:
+        raise _fail(f"{exc.filename or 'report'}: {exc.strerror or exc}") from None
 
 
 @app.command("validate")
@@ -318,7 +343,7 @@ def validate_cmd(
     console.print(result.table())
     if result.failures:
         for failure in result.failures[:20]:
-            err.print(f"[red]FAIL[/] {failure}")
+            err.print(f"[red]FAIL[/] {escape(clean_text(failure))}")
         raise typer.Exit(1)
     console.print(f"[green]all {result.total} samples score 1 with the oracle[/]")
 
@@ -335,7 +360,7 @@ def sandbox_check_cmd(
     from medagentgym.sandbox.check import sandbox_check
 
     report = sandbox_check()
-    typer.echo(report.model_dump_json(indent=2) if as_json else report.render())
+    typer.echo(model_json(report, indent=2) if as_json else clean_text(report.render()))
     if not report.ok:
         raise typer.Exit(1)
 
@@ -353,14 +378,20 @@ def sandbox_exec_cmd(
     from medagentgym.sandbox.check import exec_snippet
 
     if source == "-":
-        code = sys.stdin.read()
+        stream = getattr(sys.stdin, "buffer", None)
+        data = stream.read() if stream is not None else sys.stdin.read().encode("utf-8", "surrogateescape")
     else:
         path = Path(source)
         if not path.is_file():
             raise _fail(f"no such file: {source}")
-        code = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
+    try:
+        code = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _fail(f"{'standard input' if source == '-' else source}: not valid UTF-8 (byte {exc.start + 1})") from None
     result = exec_snippet(code, SandboxLimits(timeout_s=timeout), allow_insecure=allow_insecure or None)
-    typer.echo(result.model_dump_json(indent=2))
+    # The snippet controls every byte of its output: print it as valid UTF-8 whatever it holds.
+    typer.echo(model_json(result, indent=2))
     if result.status == "infra_error":
         raise typer.Exit(2)
 

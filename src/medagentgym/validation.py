@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from rich.markup import escape
 from rich.table import Table
 
 from medagentgym.catalog.selection import Selection, select_samples
@@ -28,7 +29,7 @@ class ValidationResult:
         for column in ("dataset/category", "samples", "score 1"):
             table.add_column(column, justify="left" if column.startswith("data") else "right")
         for group in sorted(self.counts):
-            table.add_row(group, str(self.counts[group]), str(self.passed[group]))
+            table.add_row(escape(group), str(self.counts[group]), str(self.passed[group]))
         return table
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -11,6 +10,7 @@ from pydantic import BaseModel, ValidationError
 from medagentgym.catalog.dataset import iter_samples
 from medagentgym.catalog.registry import get_dataset
 from medagentgym.catalog.sample import SPLITS, Sample, Split
+from medagentgym.untrusted import iter_jsonl
 
 
 class Selection(BaseModel):
@@ -29,17 +29,25 @@ class SamplesFileError(ValueError):
 
 
 def read_samples_file(path: Path) -> list[Sample]:
-    """Samples written by an importer (one JSON object per line). Bad lines are named, not skipped."""
+    """Samples written by an importer (one JSON object per line). Bad lines are named, not skipped.
+
+    Each line is decoded on its own (``untrusted.iter_jsonl``): invalid UTF-8, invalid JSON and
+    nesting too deep are named with their line number like a line that is not a sample; a file
+    that cannot be opened is a SamplesFileError too.
+    """
     samples: list[Sample] = []
     problems: list[str] = []
-    with Path(path).open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
+    try:
+        for line in iter_jsonl(Path(path)):
+            if line.error is not None:
+                problems.append(f"line {line.number}: {line.error}")
                 continue
             try:
-                samples.append(Sample.model_validate(json.loads(line)))
-            except (json.JSONDecodeError, ValidationError) as exc:
-                problems.append(f"line {number}: {str(exc).splitlines()[0]}")
+                samples.append(Sample.model_validate(line.value))
+            except ValidationError as exc:
+                problems.append(f"line {line.number}: {str(exc).splitlines()[0]}")
+    except OSError as exc:
+        raise SamplesFileError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     if problems:
         shown = "; ".join(problems[:5])
         raise SamplesFileError(f"{path}: {len(problems)} unreadable sample line(s): {shown}")

@@ -18,11 +18,17 @@ EHRSQL questions are answered by gold SQL in the SQLite dialect. Three facts sha
 * **Rows to answer.** One rule turns result rows into a typed answer (:func:`answer_from_rows`);
   generated samples, imported samples and the reference solutions all use it, so the target and
   the solution cannot drift apart.
+* **Task files are untrusted.** Gold SQL of a task file runs in the harness, so
+  :func:`run_gold_query` runs it on a read-only connection that may only read
+  (``readonly_sql.connect_readonly``: no ATTACH, VACUUM INTO, writes, pragmas that set values or
+  extensions), under ``GOLD_QUERY_TIME_LIMIT_S`` and reading at most ``MAX_GOLD_ROWS`` rows;
+  :func:`read_task_rows` reads each line on its own, so an invalid byte, invalid JSON, nesting
+  deeper than ``untrusted.MAX_FILE_JSON_DEPTH`` or a missing field skips that row with its line
+  number.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import sqlite3
@@ -32,9 +38,21 @@ from pathlib import Path
 from typing import Any
 
 from medagentgym.catalog.sample import AnswerType
+from medagentgym.readonly_sql import QueryTimeoutError, connect_readonly, fetch_limited, time_limit
+from medagentgym.untrusted import (
+    MAX_FILE_JSON_DEPTH,
+    UntrustedJSONError,
+    clean_json,
+    iter_jsonl,
+    loads_bounded,
+)
 
 #: The moment EHRSQL's MIMIC-III questions treat as "now".
 MIMIC_III_NOW = "2105-12-31 23:59:00"
+#: Time one gold query of a task file may run before its row is skipped (and counted).
+GOLD_QUERY_TIME_LIMIT_S = 30.0
+#: Result rows read from one gold query; a query returning more is skipped (no answer is so long).
+MAX_GOLD_ROWS = 100_000
 
 _CURRENT_TIME = re.compile(r"\bcurrent_time\b", re.IGNORECASE)
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}( \d{2}:\d{2}(:\d{2})?)?$")
@@ -57,11 +75,6 @@ def prepare_query(sql: str, *, now: str = MIMIC_III_NOW, ehrsql_compat: bool = T
     return out
 
 
-def connect_readonly(db_path: str | Path) -> sqlite3.Connection:
-    """Open a SQLite database read-only (the sandbox and the verifier never write to it)."""
-    return sqlite3.connect(f"file:{Path(db_path).resolve()}?mode=ro", uri=True)
-
-
 def execute(db_path: str | Path, sql: str) -> list[tuple[Any, ...]]:
     """Run one (already prepared) query read-only and return all rows."""
     con = connect_readonly(db_path)
@@ -69,6 +82,46 @@ def execute(db_path: str | Path, sql: str) -> list[tuple[Any, ...]]:
         return con.execute(sql).fetchall()
     finally:
         con.close()
+
+
+class GoldQueryError(Exception):
+    """A gold query that gave no usable rows. ``kind``: error, refused, timeout or too_many_rows."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+def run_gold_query(
+    con: sqlite3.Connection,
+    sql: str,
+    *,
+    time_limit_s: float = GOLD_QUERY_TIME_LIMIT_S,
+    max_rows: int = MAX_GOLD_ROWS,
+) -> list[tuple[Any, ...]]:
+    """Rows of one prepared gold query from a task file, on a ``connect_readonly`` connection.
+
+    Raises :class:`GoldQueryError`: ``refused`` when the query tries anything but reading,
+    ``timeout`` past ``time_limit_s``, ``too_many_rows`` beyond ``max_rows``, ``error`` otherwise.
+    """
+    try:
+        with time_limit(con, time_limit_s):
+            cursor = con.execute(sql)
+            try:
+                rows, more = fetch_limited(cursor, max_rows)
+            finally:
+                cursor.close()
+    except QueryTimeoutError:
+        raise GoldQueryError("timeout", f"timed out after {time_limit_s:g} s") from None
+    except sqlite3.Error as exc:
+        if getattr(exc, "sqlite_errorname", "") == "SQLITE_AUTH" or "authoriz" in str(exc):
+            raise GoldQueryError("refused", f"refused, task-file SQL may only read ({exc})") from None
+        raise GoldQueryError("error", f"failed ({exc})") from None
+    except (ValueError, OverflowError, MemoryError) as exc:  # e.g. a NUL character in the text
+        raise GoldQueryError("error", f"failed ({exc})") from None
+    if more:
+        raise GoldQueryError("too_many_rows", f"returned more than {max_rows} rows")
+    return rows
 
 
 def _scalar_text(value: Any) -> str:
@@ -179,46 +232,57 @@ class TaskRows:
     rows: list[dict[str, Any]] = field(default_factory=list)
     skipped: int = 0
     messages: list[str] = field(default_factory=list)
+    # The line (JSONL) or item (JSON list) number of each row, for messages about it.
+    lines: list[int] = field(default_factory=list)
+
+
+class TaskFileError(ValueError):
+    """A task file that cannot be read at all; the message names the file."""
 
 
 def read_task_rows(source: Path) -> TaskRows:
     """Read an EHRSQL-style task file: JSONL, or a JSON list (or ``{"data": [...]}``).
 
-    A corrupt JSONL line (or a non-object item) is skipped, counted and explained, so one bad
-    line never loses the rest of the file.
+    A bad JSONL line (invalid UTF-8, invalid JSON, nested too deeply), a non-object item or a
+    row without a gold ``query`` is skipped, counted and explained with its line number, so one
+    bad line never loses the rest of the file. A whole-file JSON document that cannot be read
+    raises :class:`TaskFileError`.
     """
-    text = Path(source).read_text(encoding="utf-8")
+    source = Path(source)
     out = TaskRows()
-    stripped = text.lstrip()
-    if stripped.startswith("["):
+    stripped = source.read_bytes().strip()
+    iterable: list[tuple[int, Any]] = []
+    if stripped.startswith(b"[") or (stripped.startswith(b"{") and b"\n" not in stripped):
+        kind = "item"
         try:
-            items: Iterable[Any] = json.loads(stripped)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{source}: not valid JSON ({exc})") from exc
+            obj = clean_json(loads_bounded(stripped.decode("utf-8"), max_depth=MAX_FILE_JSON_DEPTH))
+        except UnicodeDecodeError as exc:
+            raise TaskFileError(f"{source}: not valid UTF-8 (byte {exc.start + 1})") from None
+        except UntrustedJSONError as exc:
+            raise TaskFileError(f"{source}: {exc}") from None
+        items = obj.get("data", [obj]) if isinstance(obj, dict) else obj
+        if not isinstance(items, list):
+            raise TaskFileError(f"{source}: 'data' is not a list of task rows")
         iterable = [(i + 1, item) for i, item in enumerate(items)]
-    elif stripped.startswith("{") and "\n" not in stripped.strip():
-        obj = json.loads(stripped)
-        iterable = [(i + 1, item) for i, item in enumerate(obj.get("data", [obj]))]
     else:
-        iterable = []
-        for lineno, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                iterable.append((lineno, json.loads(line)))
-            except json.JSONDecodeError as exc:
+        kind = "line"
+        for line in iter_jsonl(source):
+            if line.error is not None:
                 out.skipped += 1
-                out.messages.append(f"line {lineno}: skipped, not valid JSON ({exc.msg})")
+                out.messages.append(f"line {line.number}: skipped, {line.error}")
+                continue
+            iterable.append((line.number, line.value))
     for lineno, item in iterable:
         if not isinstance(item, dict):
             out.skipped += 1
-            out.messages.append(f"item {lineno}: skipped, not a JSON object")
+            out.messages.append(f"{kind} {lineno}: skipped, not a JSON object")
             continue
         if not isinstance(item.get("query"), str) or not item["query"].strip():
             out.skipped += 1
-            out.messages.append(f"item {lineno}: skipped, no gold 'query'")
+            out.messages.append(f"{kind} {lineno}: skipped, no gold 'query'")
             continue
         out.rows.append(item)
+        out.lines.append(lineno)
     return out
 
 
@@ -251,15 +315,16 @@ class ConformanceResult:
 def gold_conformance(
     db_path: str | Path, rows: Iterable[dict[str, Any]], *, now: str = MIMIC_III_NOW
 ) -> ConformanceResult:
-    """Execute every row's gold ``query`` (prepared) on ``db_path`` and count the outcomes."""
+    """Execute every row's gold ``query`` (prepared, read-only, time-limited: ``run_gold_query``)
+    on ``db_path`` and count the outcomes."""
     result = ConformanceResult()
     con = connect_readonly(db_path)
     try:
         for i, row in enumerate(rows):
             result.total += 1
             try:
-                got = con.execute(prepare_query(row["query"], now=now)).fetchall()
-            except sqlite3.Error as exc:
+                got = run_gold_query(con, prepare_query(row["query"], now=now))
+            except GoldQueryError as exc:
                 result.errors.append((str(row.get("id", i)), str(exc)))
                 continue
             result.executed += 1

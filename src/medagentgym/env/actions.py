@@ -6,15 +6,50 @@ Two formats reach the same action models:
 - OpenAI-style tool calls: ``{"function": {"name": "execute_sql", "arguments": "{...}"}}``.
 
 Anything else raises ``ActionParseError`` with a message written for the model to read.
+
+Model output is adversarial input (policies are rewarded for reaching a target), so parsing is
+bounded: one output may hold at most ``MAX_OUTPUT_CHARS`` characters (text, or all tool calls
+together) and its action JSON may nest at most ``MAX_JSON_DEPTH`` levels; search terms and
+table/column/database names have their own caps (``MAX_SEARCH_TERM_CHARS``, ``MAX_NAME_CHARS``).
+Finding the action is linear in the output's length: each candidate ``{`` is checked by one
+bounded scan (no copy of the rest of the text), and the total work is capped at
+``PARSE_WORK_FACTOR`` times the length and ``MAX_PARSE_CANDIDATES`` scans. Everything over a cap
+is an ``ActionParseError``.
 """
 
 from __future__ import annotations
 
-import json
-import re
+from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from medagentgym.untrusted import (
+    UntrustedJSONError,
+    balanced_end,
+    clean_json,
+    json_depth_exceeds,
+    loads_bounded,
+    object_starts,
+)
+
+#: Longest model output one turn may hold (characters of text, or of all tool calls together).
+MAX_OUTPUT_CHARS = 100_000
+#: Deepest nesting of the action JSON ({"action": "submit", "answer": [..]} nests 2 levels).
+MAX_JSON_DEPTH = 16
+#: Longest ``search`` term: fuzzy matching costs grow with the term's length.
+MAX_SEARCH_TERM_CHARS = 200
+#: Longest table, column or database name an inspection action may name.
+MAX_NAME_CHARS = 200
+#: Finding the action looks at no more than this many characters per character of output...
+PARSE_WORK_FACTOR = 8
+#: ...and scans at most this many candidates (a "{" followed by '"' or "}" may open an object).
+MAX_PARSE_CANDIDATES = 1_000
+
+
+# A table, column or database name: checked against the schema before use, capped here so an
+# error message that quotes it stays short.
+Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_CHARS)]
 
 
 class _Action(BaseModel):
@@ -31,43 +66,43 @@ class ListTables(_Action):
     """List the tables of a database resource."""
 
     action: Literal["list_tables"]
-    database: str | None = None
+    database: Name | None = None
 
 
 class DescribeTable(_Action):
     """Columns, types and row count of one table."""
 
     action: Literal["describe_table"]
-    table: str
-    database: str | None = None
+    table: Name
+    database: Name | None = None
 
 
 class DistinctValues(_Action):
     """The most frequent distinct values of one column, with counts."""
 
     action: Literal["distinct_values"]
-    table: str
-    column: str
+    table: Name
+    column: Name
     limit: int = Field(default=30, ge=1, le=500)
-    database: str | None = None
+    database: Name | None = None
 
 
 class SampleRows(_Action):
     """The first rows of a table."""
 
     action: Literal["sample_rows"]
-    table: str
+    table: Name
     n: int = Field(default=5, ge=1, le=100)
-    database: str | None = None
+    database: Name | None = None
 
 
 class SearchTerm(_Action):
     """Fuzzy search for a term over the text columns of a database (finds exact spellings)."""
 
     action: Literal["search"]
-    term: str = Field(min_length=1)
+    term: str = Field(min_length=1, max_length=MAX_SEARCH_TERM_CHARS)
     limit: int = Field(default=10, ge=1, le=100)
-    database: str | None = None
+    database: Name | None = None
 
 
 class ListFiles(_Action):
@@ -88,7 +123,7 @@ class ExecuteSQL(_Action):
 
     action: Literal["execute_sql"]
     query: str
-    database: str | None = None
+    database: Name | None = None
 
 
 class DebugHint(_Action):
@@ -134,38 +169,151 @@ ACTION_NAMES: tuple[str, ...] = tuple(
     for model in ACTION_MODELS
 )
 _ADAPTER: TypeAdapter[Action] = TypeAdapter(Action)
-_FENCE = re.compile(r"```(?:json)?\s*(\{.*?\})\s*```", re.DOTALL)
+_FENCE = "```"
 
 
 class ActionParseError(ValueError):
     """The model output is not a valid action; the message is shown to the model."""
 
 
+_NO_ACTION = (
+    "No JSON action found. Reply with one JSON object such as "
+    '{"action": "execute_python", "code": "print(1)"}.'
+)
+
+
+def _preview(value: Any, limit: int = 60) -> str:
+    """A short repr for messages (a huge or deeply nested value must not land in one)."""
+    if isinstance(value, str):
+        text = repr(value[: limit + 1])
+    elif isinstance(value, int) and value.bit_length() > 64:
+        text = "a very large integer"  # repr() refuses integers of more than 4,300 digits
+    elif isinstance(value, (int, float, bool)) or value is None:
+        text = repr(value)
+    else:
+        text = f"a {type(value).__name__}"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _fenced_starts(text: str) -> Iterator[tuple[int, int]]:
+    """(start of the "{", end of the block) of each ```/```json fenced block whose body is an
+    object, pairing fences in order as Markdown does: linear, unlike a lazy regex."""
+    pos = 0
+    while True:
+        opening = text.find(_FENCE, pos)
+        if opening < 0:
+            return
+        closing = text.find(_FENCE, opening + len(_FENCE))
+        if closing < 0:
+            return
+        body = opening + len(_FENCE)
+        if text.startswith("json", body):
+            body += len("json")
+        while body < closing and text[body].isspace():
+            body += 1
+        end = closing
+        while end > body and text[end - 1].isspace():
+            end -= 1
+        if body < end and text[body] == "{" and text[end - 1] == "}":
+            yield body, end
+        pos = closing + len(_FENCE)
+
+
 def _first_json_object(text: str) -> dict[str, Any]:
-    fenced = _FENCE.search(text)
-    candidates = [fenced.group(1)] if fenced else []
-    candidates += [text[m.start() :] for m in re.finditer(r"\{", text)]
-    decoder = json.JSONDecoder()
-    for candidate in candidates:
+    """The first fenced JSON object, else the first ``{`` in the text that starts a JSON object.
+
+    Each candidate start costs one bounded scan (``balanced_end``: string-aware, refuses nesting
+    deeper than ``MAX_JSON_DEPTH``) and a decode of that span only, never a copy of the rest of
+    the text; all candidates together look at no more than ``PARSE_WORK_FACTOR * len(text)``
+    characters and ``MAX_PARSE_CANDIDATES`` scans.
+    """
+    budget = PARSE_WORK_FACTOR * len(text) + 1_000
+    candidates = 0
+    first_error: str | None = None
+
+    def attempt(start: int, stop: int | None, whole: bool) -> dict[str, Any] | None:
+        nonlocal budget, candidates, first_error
+        end, work = balanced_end(text, start, MAX_JSON_DEPTH, stop)
+        budget -= work
+        candidates += 1
+        if end is None or (whole and end != stop):
+            return None
+        budget -= end - start
         try:
-            value, _ = decoder.raw_decode(candidate)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(value, dict):
-            return value
-    raise ActionParseError(
-        "No JSON action found. Reply with one JSON object such as "
-        '{"action": "execute_python", "code": "print(1)"}.'
-    )
+            value = loads_bounded(text[start:end], max_depth=MAX_JSON_DEPTH)
+        except UntrustedJSONError as exc:
+            first_error = first_error or str(exc)
+            return None
+        return value if isinstance(value, dict) else None
+
+    def exhausted() -> bool:
+        return budget <= 0 or candidates >= MAX_PARSE_CANDIDATES
+
+    for start, stop in _fenced_starts(text):
+        found = attempt(start, stop, whole=True)
+        if found is not None:
+            return found
+        if exhausted():
+            break
+    for start in object_starts(text):
+        if exhausted():
+            break
+        found = attempt(start, None, whole=False)
+        if found is not None:
+            return found
+    if exhausted():
+        raise ActionParseError(f"{_NO_ACTION} (gave up after {candidates} candidate objects)")
+    if first_error is not None:
+        raise ActionParseError(f"{_NO_ACTION} The first {{...}} block is {first_error}.")
+    if json_depth_exceeds(text, MAX_JSON_DEPTH):
+        raise ActionParseError(f"{_NO_ACTION} (JSON may nest at most {MAX_JSON_DEPTH} levels)")
+    raise ActionParseError(_NO_ACTION)
+
+
+_MAX_INT_BITS = 4_000  # about 1,200 digits; Python will not print an integer of more than 4,300
+
+
+def _check_shape(value: Any) -> None:
+    """Refuse a payload nested deeper than MAX_JSON_DEPTH or holding more than MAX_OUTPUT_CHARS
+    of text, before anything (pydantic, repr, the scorer) walks it recursively. Iterative."""
+    size = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            size += len(item)
+        elif isinstance(item, (dict, list, tuple)):
+            if depth >= MAX_JSON_DEPTH:
+                raise ActionParseError(
+                    f"The action is nested deeper than {MAX_JSON_DEPTH} levels. Send a flat JSON action."
+                )
+            size += len(item)
+            children = item.items() if isinstance(item, dict) else ((None, v) for v in item)
+            for key, child in children:
+                if isinstance(key, str):
+                    size += len(key)
+                stack.append((child, depth + 1))
+        elif isinstance(item, int) and item.bit_length() > _MAX_INT_BITS:
+            raise ActionParseError("The action holds a number too large to be written. Send a shorter action.")
+        else:
+            size += 1
+        if size > MAX_OUTPUT_CHARS:
+            raise ActionParseError(
+                f"The action is larger than {MAX_OUTPUT_CHARS} characters. Send a shorter action."
+            )
 
 
 def _validate(payload: dict[str, Any]) -> Action:
+    _check_shape(payload)
+    # A JSON "\udcff" escape decodes to a lone surrogate, which no UTF-8 writer (the sandbox
+    # wire, the trajectory file) accepts: parameters are kept as valid Unicode (U+FFFD).
+    payload = clean_json(payload)
     if "params" in payload and isinstance(payload["params"], dict):
         payload = {"action": payload.get("action"), **payload["params"]}
     name = payload.get("action")
-    if name not in ACTION_NAMES:
+    if not isinstance(name, str) or name not in ACTION_NAMES:
         raise ActionParseError(
-            f"Unknown action {name!r}. Valid actions: {', '.join(ACTION_NAMES)}."
+            f"Unknown action {_preview(name)}. Valid actions: {', '.join(ACTION_NAMES)}."
         )
     try:
         return _ADAPTER.validate_python(payload)
@@ -177,27 +325,41 @@ def _validate(payload: dict[str, Any]) -> Action:
         raise ActionParseError(f"Invalid parameters for {name!r}: {problems}.") from None
 
 
+def _check_length(length: int) -> None:
+    if length > MAX_OUTPUT_CHARS:
+        raise ActionParseError(
+            f"Output too long: {length} characters (the limit is {MAX_OUTPUT_CHARS}). "
+            "Reply with one short JSON action."
+        )
+
+
 def parse_text_action(text: str) -> Action:
     """Parse a JSON text action out of raw model output."""
     if not isinstance(text, str) or not text.strip():
         raise ActionParseError("Empty output. Reply with one JSON action.")
+    _check_length(len(text))
     return _validate(_first_json_object(text))
 
 
 def parse_tool_call(call: dict[str, Any]) -> Action:
     """Parse one OpenAI-style tool call (``{"function": {"name", "arguments"}}``)."""
+    if not isinstance(call, dict):
+        raise ActionParseError("A tool call must be a JSON object with a 'function'.")
+    _check_shape(call)
     function = call.get("function", call)
     name = function.get("name") if isinstance(function, dict) else None
     if not name:
         raise ActionParseError("Tool call without a function name.")
+    if not isinstance(name, str):
+        raise ActionParseError(f"The tool call's function name must be a string, not {_preview(name)}.")
     arguments = function.get("arguments") or {}
     if isinstance(arguments, str):
         try:
-            arguments = json.loads(arguments) if arguments.strip() else {}
-        except json.JSONDecodeError as exc:
-            raise ActionParseError(f"Arguments of {name!r} are not valid JSON: {exc.msg}.") from None
+            arguments = loads_bounded(arguments, max_depth=MAX_JSON_DEPTH) if arguments.strip() else {}
+        except UntrustedJSONError as exc:
+            raise ActionParseError(f"Arguments of {_preview(name)} are {exc}.") from None
     if not isinstance(arguments, dict):
-        raise ActionParseError(f"Arguments of {name!r} must be a JSON object.")
+        raise ActionParseError(f"Arguments of {_preview(name)} must be a JSON object.")
     return _validate({**arguments, "action": name})
 
 

@@ -3,11 +3,17 @@
 Only the Env joins a Sample, a sandbox Session and a Scorer. Observations are text; actions are
 JSON text, dicts or OpenAI-style tool calls (see ``actions.py``). Only ``submit`` is graded and
 the reward is the score; unparseable output costs a turn and is answered with an error message.
+
+``step`` never raises because of what the agent sent: output over the parsing caps
+(``actions.MAX_OUTPUT_CHARS``, ``MAX_JSON_DEPTH``), bad identifiers and inspection queries that
+fail or run past their time limit all come back as an error observation that costs a turn, and
+every observation is valid Unicode (lone surrogates become U+FFFD).
 """
 
 from __future__ import annotations
 
 import re
+import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
@@ -39,6 +45,7 @@ from medagentgym.runs.schema import EpisodeStatus, StepRecord
 from medagentgym.sandbox import SandboxServer, Session
 from medagentgym.sandbox.results import ExecResult
 from medagentgym.scoring import Score, score_answer
+from medagentgym.untrusted import clean_text
 
 MAX_TEXT = 200_000
 
@@ -154,7 +161,7 @@ class MedAgentEnv(gym.Env[str, Any]):
             action_format=self.config.action_format,
             debug_hint=self.config.enable_debug_hint,
         )
-        return observation, self._info(None)
+        return clean_text(observation), self._info(None)
 
     def step(self, action: Any) -> tuple[str, float, bool, bool, dict[str, Any]]:
         if self.sample is None:
@@ -189,7 +196,7 @@ class MedAgentEnv(gym.Env[str, Any]):
             self.status = "parse_error" if no_action_parsed else "max_turns"
         if terminated and self.status is None:
             self.status = "ok"
-        observation = self._clip(observation)
+        observation = clean_text(self._clip(observation))
         self.steps.append(
             StepRecord(
                 index=self.turn,
@@ -265,6 +272,10 @@ class MedAgentEnv(gym.Env[str, Any]):
         except InspectionError as exc:
             self._last_error = (action, str(exc))
             return f"Error: {exc}", None
+        except sqlite3.Error as exc:  # inspection of a database the harness reads
+            message = f"{type(exc).__name__}: {exc}"
+            self._last_error = (action, message)
+            return f"Error: {message}", None
         if execution is not None and execution.status != "ok":
             self._last_error = (action, execution)
         return observation, execution

@@ -32,6 +32,7 @@ from medagentgym.rollout.runner import (
     run_episode_async,
 )
 from medagentgym.runs.schema import Trajectory
+from medagentgym.untrusted import model_json
 
 
 class EpisodeWorker:
@@ -81,7 +82,7 @@ class EpisodeWorker:
             )
         finally:
             await loop.run_in_executor(self.executor, env.close)
-        return trajectory.model_dump_json()
+        return model_json(trajectory)  # never fails on a lone surrogate from the model or the code
 
     def shutdown(self) -> None:
         self.executor.shutdown(wait=True)
@@ -140,7 +141,7 @@ def run_rollouts_ray(
                 while queue and len(pending) < config.max_sessions:
                     target = min(range(count), key=load.__getitem__)
                     sample, epoch = queue.popleft()
-                    pending[actors[target].run.remote(sample.model_dump_json(), epoch)] = target
+                    pending[actors[target].run.remote(model_json(sample), epoch)] = target
                     load[target] += 1
                 done, _ = ray.wait(list(pending), num_returns=1)
                 for ref in done:

@@ -6,6 +6,10 @@ outcome into a Trajectory. Failures outside the model (the policy's API, the san
 episode as ``infra_error`` with a ``failure`` kind; they are recorded and retried on resume, never
 scored as wrong. ``run_rollouts`` runs many episodes at once under two global caps: live sandbox
 sessions (one per running episode) and model calls in flight.
+
+Model output is cleaned of lone surrogates (``clean_reply``) before it enters the
+conversation: a JSON ``"\\udcff"`` escape in an HTTP reply would otherwise make the next request
+unencodable and every later write of the episode fail.
 """
 
 from __future__ import annotations
@@ -24,11 +28,12 @@ from medagentgym.catalog.sample import Sample
 from medagentgym.catalog.splits import stable_hash
 from medagentgym.env.env import EnvConfig, MedAgentEnv
 from medagentgym.env.prompts import system_prompt
-from medagentgym.policies.base import Policy, PolicyError
+from medagentgym.policies.base import Policy, PolicyError, PolicyReply
 from medagentgym.rollout.progress import ProgressDisplay
 from medagentgym.runs.schema import Timing, TokenUsage, Trajectory
 from medagentgym.runs.store import now_iso
 from medagentgym.sandbox import SandboxServer
+from medagentgym.untrusted import clean_json, clean_text
 
 
 class RolloutConfig(BaseModel):
@@ -69,6 +74,15 @@ class MemorySink:
         return True
 
 
+def clean_reply(reply: PolicyReply) -> PolicyReply:
+    """The reply with every string of its content and tool calls as valid Unicode."""
+    content = clean_text(reply.content) if reply.content is not None else None
+    if not reply.tool_calls and content == reply.content:
+        return reply
+    tool_calls = clean_json(reply.tool_calls) if reply.tool_calls else reply.tool_calls
+    return reply.model_copy(update={"content": content, "tool_calls": tool_calls})
+
+
 def episode_seed(sample_id: str, epoch: int) -> int:
     """The seed of one (sample, epoch): K samples of a task differ, reruns repeat."""
     return stable_hash("episode", sample_id, epoch) % (2**31)
@@ -96,7 +110,7 @@ async def run_episode_async(
         executor, lambda: env.reset(seed=seed, options={"sample": sample})
     )
     messages: list[dict[str, Any]] = [
-        {"role": "system", "content": system_prompt(sample)},
+        {"role": "system", "content": clean_text(system_prompt(sample))},
         {"role": "user", "content": observation},
     ]
     usage = TokenUsage()
@@ -127,8 +141,9 @@ async def run_episode_async(
             break
         except Exception as exc:  # a bug in a policy must not crash the run
             status, failure = "infra_error", "policy_crash"
-            error = f"policy crashed: {type(exc).__name__}: {exc}"
+            error = clean_text(f"policy crashed: {type(exc).__name__}: {exc}")
             break
+        reply = clean_reply(reply)
         usage = usage.add(reply.usage)
         for kind, count in reply.retries.items():
             retries[kind] = retries.get(kind, 0) + count

@@ -33,6 +33,7 @@ from medagentgym.runs import plots
 from medagentgym.runs.report import LoadedRun, ci, cost_cell, load_runs, pct
 from medagentgym.runs.schema import StepRecord, Trajectory
 from medagentgym.scoring.metrics import GroupMetrics, RunMetrics, episode_cost
+from medagentgym.untrusted import clean_text, model_json
 
 __all__ = ["DEFAULT_MAX_EPISODES", "ReportMetrics", "select_episodes", "write_html_report"]
 
@@ -683,6 +684,10 @@ def _run_page(run: LoadedRun, label: str, chosen: Sequence[Trajectory], files: S
             f'<p class="note">Some tasks have fewer scored samples ({k}) than others ({m.max_samples_per_task}), '
             f"so pass@k and best@k stop at k={k}. Resuming the run retries infrastructure failures.</p>"
         )
+    if run.problems:
+        shown = "".join(f"<li>{esc(problem)}</li>" for problem in run.problems[:50])
+        more = f"<li>... and {len(run.problems) - 50} more</li>" if len(run.problems) > 50 else ""
+        note += f'<div class="note">Lines that could not be read (not counted):<ul>{shown}{more}</ul></div>'
     planned = f" of {m.episodes_planned} planned" if m.episodes_planned else ""
     body = (
         f"<h1>{esc(label)}</h1>"
@@ -758,8 +763,9 @@ def _labels(runs: Sequence[LoadedRun]) -> list[str]:
 
 
 def _write(path: Path, text: str) -> None:
+    """Write one report file as valid UTF-8 (a lone surrogate from a run becomes U+FFFD)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    path.write_text(clean_text(text), encoding="utf-8")
 
 
 def write_html_report(
@@ -796,8 +802,8 @@ def write_html_report(
             _write(run_dir / files[n], html_text)
         run_charts = _charts([run], [label])
         _write(run_dir / "index.html", _run_page(run, label, chosen, files, run_charts))
-        _write(run_dir / "metrics.json", run.metrics.model_dump_json(indent=2))
-    _write(out_dir / "metrics.json", ReportMetrics(runs=[r.metrics for r in runs]).model_dump_json(indent=2))
+        _write(run_dir / "metrics.json", model_json(run.metrics, indent=2))
+    _write(out_dir / "metrics.json", model_json(ReportMetrics(runs=[r.metrics for r in runs]), indent=2))
     index = out_dir / "index.html"
     # One run: its charts are the index's charts; draw them once (they are most of the build time).
     charts = run_charts if len(runs) == 1 else _charts(runs, labels)

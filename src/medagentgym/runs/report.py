@@ -3,21 +3,27 @@
 One run: an overall line, then success by dataset and by category (Wilson 95% interval, pass@1 and
 pass@K, mean turns, what went wrong). Several runs: a leaderboard, one row per run, then success
 per dataset side by side. Tables are laid out for 120 columns: numbers never wrap, names fold.
+
+Names, labels and paths come from run folders (policies name themselves, samples files name
+their datasets), so they are printed with rich markup escaped: "[/]" in a label is text, never a
+markup error. Lines of a run that could not be read are listed as warnings, not skipped silently.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from medagentgym.runs.schema import Trajectory
 from medagentgym.runs.store import RunManifest, load_manifest, load_run
 from medagentgym.scoring.metrics import GroupMetrics, RunMetrics, compute_metrics
+from medagentgym.untrusted import clean_text
 
 __all__ = ["LoadedRun", "load_runs", "print_report", "run_label"]
 
@@ -30,6 +36,8 @@ class LoadedRun:
     manifest: RunManifest
     trajectories: list[Trajectory]
     metrics: RunMetrics
+    # Lines of trajectories.jsonl that could not be read (file, line number, why).
+    problems: list[str] = field(default_factory=list)
 
 
 def run_label(manifest: RunManifest) -> str:
@@ -40,19 +48,21 @@ def run_label(manifest: RunManifest) -> str:
 
 
 def load_runs(run_dirs: Sequence[Path] | Path) -> list[LoadedRun]:
-    """Read run folders and compute their metrics; FileNotFoundError if one is not a run."""
+    """Read run folders and compute their metrics; FileNotFoundError if one is not a run,
+    ManifestError if its manifest is corrupt."""
     dirs = [Path(run_dirs)] if isinstance(run_dirs, (str, Path)) else [Path(d) for d in run_dirs]
     loaded = []
     for run_dir in dirs:
         manifest = load_manifest(run_dir)
-        trajectories = load_run(run_dir)
+        problems: list[str] = []
+        trajectories = load_run(run_dir, problems)
         metrics = compute_metrics(
             trajectories,
             run_id=manifest.run_id,
             label=run_label(manifest),
             episodes_planned=manifest.episodes_planned,
         )
-        loaded.append(LoadedRun(run_dir, manifest, trajectories, metrics))
+        loaded.append(LoadedRun(run_dir, manifest, trajectories, metrics, problems))
     return loaded
 
 
@@ -131,10 +141,10 @@ def _group_table(title: str, groups: Sequence[GroupMetrics], k_max: int) -> Tabl
     _numeric(table, "turns")
     table.add_column("problems", overflow="fold", min_width=12)
     for group in groups:
-        row = [group.name, str(group.episodes), pct(group.success_rate), ci(group), _at(group.pass_at_k, 1)]
+        row = [escape(group.name), str(group.episodes), pct(group.success_rate), ci(group), _at(group.pass_at_k, 1)]
         if k_max > 1:
             row.append(_at(group.pass_at_k, k_max))
-        row += [f"{group.mean_turns:.1f}", _problems(group)]
+        row += [f"{group.mean_turns:.1f}", escape(_problems(group))]
         table.add_row(*row)
     return table
 
@@ -143,7 +153,7 @@ def _print_one(run: LoadedRun, console: Console) -> None:
     m = run.metrics
     planned = f" of {m.episodes_planned} planned" if m.episodes_planned else ""
     console.print(
-        f"run [bold]{m.run_id}[/] ({run.run_dir}): policy [bold]{m.label}[/], "
+        f"run [bold]{escape(m.run_id)}[/] ({escape(clean_text(str(run.run_dir)))}): policy [bold]{escape(m.label)}[/], "
         f"{m.episodes}{planned} episodes over {m.tasks} tasks (K={m.samples_per_task} per task)"
     )
     o = m.overall
@@ -169,7 +179,7 @@ def _print_one(run: LoadedRun, console: Console) -> None:
         kinds = ", ".join(f"{kind} {n}" for kind, n in f.infra_by_kind.items()) or "-"
         retries = ", ".join(f"{kind} {n}" for kind, n in f.api_retries_by_kind.items()) or "-"
         console.print(
-            f"infrastructure failures (not scored): {kinds}; absorbed API retries: {retries} "
+            f"infrastructure failures (not scored): {escape(kinds)}; absorbed API retries: {escape(retries)} "
             f"in {f.episodes_with_retries} episodes"
         )
     console.print(_group_table("Success by dataset", m.datasets, k))
@@ -197,7 +207,7 @@ def _leaderboard(runs: Sequence[LoadedRun]) -> Table:
         m, o, k = run.metrics, run.metrics.overall, run.metrics.samples_per_task
         table.add_row(
             str(index),
-            m.label,
+            escape(m.label),
             str(m.episodes),
             str(k),
             pct(o.success_rate),
@@ -231,8 +241,8 @@ def _failure_table(runs: Sequence[LoadedRun]) -> Table:
             pct(f.timeout_rate),
             pct(f.max_turns_rate),
             str(f.exec_timeout_steps),
-            f"{pct(f.infra_rate)}: {_kinds(f.infra_by_kind)}" if f.infra_episodes else "-",
-            _kinds(f.api_retries_by_kind),
+            escape(f"{pct(f.infra_rate)}: {_kinds(f.infra_by_kind)}") if f.infra_episodes else "-",
+            escape(_kinds(f.api_retries_by_kind)),
         )
     return table
 
@@ -248,7 +258,7 @@ def _dataset_comparison(runs: Sequence[LoadedRun]) -> Table:
         for run in runs:
             group = run.metrics.dataset(name)
             cells.append("-" if group is None or not group.scored else f"{pct(group.success_rate)} {ci(group)}")
-        table.add_row(name, *cells)
+        table.add_row(escape(name), *cells)
     return table
 
 
@@ -256,11 +266,16 @@ def print_report(run_dirs: Sequence[Path] | Path, console: Console | None = None
     """Print the report of one run (tables) or several (leaderboard); returns their metrics."""
     console = console or Console()
     runs = load_runs(run_dirs)
+    for run in runs:
+        for problem in run.problems:
+            console.print(f"[yellow]warning[/]: {escape(problem)}")
     if len(runs) == 1:
         _print_one(runs[0], console)
     else:
         for index, run in enumerate(runs, 1):
-            console.print(f"#{index} {run.metrics.label}: run {run.metrics.run_id} ({run.run_dir})")
+            console.print(
+                f"#{index} {escape(run.metrics.label)}: run {escape(run.metrics.run_id)} ({escape(clean_text(str(run.run_dir)))})"
+            )
         console.print(_leaderboard(runs))
         console.print(_failure_table(runs))
         console.print(_dataset_comparison(runs))

@@ -6,12 +6,17 @@ not counted as done: a resumed run retries them, and readers keep the latest lin
 cut short by a kill (no trailing newline, or not valid JSON) belongs to an episode that
 never finished; it is moved aside to ``trajectories.partial`` so nothing is lost and the episode
 is run again. An exclusive lock stops two processes from appending to one run at once.
+
+Everything in a trajectory may come from a policy or agent code, so writing never fails on a
+string: lone surrogates are written as U+FFFD (``untrusted.model_json``). Reading never fails on
+a corrupt file: a complete line that is not a trajectory is skipped and named (file and line
+number) in the ``problems`` list callers print, and a corrupt ``manifest.json`` raises
+``ManifestError`` with a one-line message naming the file.
 """
 
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import threading
 from collections.abc import Iterator
@@ -19,10 +24,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from medagentgym import __version__
 from medagentgym.runs.schema import SCHEMA_VERSION, Trajectory
+from medagentgym.untrusted import UntrustedJSONError, clean_json, loads_bounded, model_json
 
 TRAJECTORIES = "trajectories.jsonl"
 MANIFEST = "manifest.json"
@@ -45,23 +51,57 @@ class RunLockedError(RuntimeError):
     pass
 
 
+class ManifestError(ValueError):
+    """``manifest.json`` of a run folder cannot be read; the message names the file."""
+
+
+def _first_problem(exc: Exception) -> str:
+    """One line about why a value did not validate (pydantic's first error), or the exception."""
+    if isinstance(exc, ValidationError) and exc.errors():
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        return f"{where}: {err['msg']}" if where else str(err["msg"])
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def _parse_line(raw: bytes) -> Trajectory:
+    """One trajectory line. pydantic's JSON parser refuses lone-surrogate escapes ("\\udcff"),
+    which Python's json module (and so other writers) produce; those lines are read leniently."""
+    try:
+        return Trajectory.model_validate_json(raw)
+    except ValueError:
+        pass
+    try:
+        value = loads_bounded(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"invalid UTF-8 at byte {exc.start + 1}") from None
+    return Trajectory.model_validate(clean_json(value))
+
+
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-def read_trajectories(run_dir: Path) -> Iterator[Trajectory]:
-    """Every finished episode of a run, in the order written; incomplete tails are skipped."""
+def read_trajectories(run_dir: Path, problems: list[str] | None = None) -> Iterator[Trajectory]:
+    """Every finished episode of a run, in the order written; incomplete tails are skipped.
+
+    A complete line that is not a trajectory (corrupt JSON, invalid UTF-8, another schema) is
+    skipped; with ``problems`` given, a one-line reason naming the file and line is added to it.
+    """
     path = Path(run_dir) / TRAJECTORIES
     if not path.exists():
         return
     with path.open("rb") as handle:
-        for raw in handle:
+        for number, raw in enumerate(handle, start=1):
             if not raw.endswith(b"\n"):
                 break
-            try:
-                yield Trajectory.model_validate_json(raw)
-            except ValueError:
+            if not raw.strip():
                 continue
+            try:
+                yield _parse_line(raw)
+            except (ValueError, UntrustedJSONError) as exc:
+                if problems is not None:
+                    problems.append(f"{path} line {number}: skipped, not a valid trajectory ({_first_problem(exc)})")
 
 
 def latest_by_key(trajectories: Iterator[Trajectory]) -> dict[tuple[str, int], Trajectory]:
@@ -72,9 +112,9 @@ def latest_by_key(trajectories: Iterator[Trajectory]) -> dict[tuple[str, int], T
     return latest
 
 
-def load_run(run_dir: Path) -> list[Trajectory]:
+def load_run(run_dir: Path, problems: list[str] | None = None) -> list[Trajectory]:
     """The episodes of a run as a report should count them: one per (sample id, epoch)."""
-    return list(latest_by_key(read_trajectories(run_dir)).values())
+    return list(latest_by_key(read_trajectories(run_dir, problems)).values())
 
 
 class RunStore:
@@ -89,10 +129,18 @@ class RunStore:
         except BlockingIOError as exc:
             self._lock_handle.close()
             raise RunLockedError(f"run {self.run_dir} is in use by another process") from exc
-        self.manifest = self._load_or_write_manifest(manifest)
-        self._recover_partial_tail()
+        try:
+            self.manifest = self._load_or_write_manifest(manifest)
+            self._recover_partial_tail()
+        except BaseException:
+            self._release_lock()
+            raise
+        # Complete lines that could not be read back; their episodes run again.
+        self.problems: list[str] = []
         self.done: set[tuple[str, int]] = {
-            key for key, t in latest_by_key(read_trajectories(self.run_dir)).items() if t.status != "infra_error"
+            key
+            for key, t in latest_by_key(read_trajectories(self.run_dir, self.problems)).items()
+            if t.status != "infra_error"
         }
         self._write_lock = threading.Lock()
         self._handle = (self.run_dir / TRAJECTORIES).open("ab")
@@ -100,15 +148,15 @@ class RunStore:
     def _load_or_write_manifest(self, manifest: RunManifest) -> RunManifest:
         path = self.run_dir / MANIFEST
         if path.exists():
-            existing = RunManifest.model_validate_json(path.read_text())
+            existing = load_manifest(self.run_dir)
             if existing.schema_version != SCHEMA_VERSION:
-                raise RuntimeError(
+                raise ManifestError(
                     f"run {self.run_dir} has schema version {existing.schema_version}, "
                     f"this version writes {SCHEMA_VERSION}"
                 )
             return existing
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(manifest.model_dump_json(indent=2))
+        tmp.write_text(model_json(manifest, indent=2), encoding="utf-8")
         os.replace(tmp, path)
         return manifest
 
@@ -136,7 +184,7 @@ class RunStore:
 
     def append(self, trajectory: Trajectory) -> bool:
         """Write one finished episode durably; returns False (and writes nothing) for a duplicate."""
-        line = trajectory.model_dump_json().encode() + b"\n"
+        line = model_json(trajectory).encode() + b"\n"
         with self._write_lock:
             if trajectory.key in self.done:
                 return False
@@ -147,10 +195,13 @@ class RunStore:
                 self.done.add(trajectory.key)
         return True
 
-    def close(self) -> None:
-        self._handle.close()
+    def _release_lock(self) -> None:
         fcntl.flock(self._lock_handle, fcntl.LOCK_UN)
         self._lock_handle.close()
+
+    def close(self) -> None:
+        self._handle.close()
+        self._release_lock()
 
     def __enter__(self) -> RunStore:
         return self
@@ -160,7 +211,15 @@ class RunStore:
 
 
 def load_manifest(run_dir: Path) -> RunManifest:
+    """The manifest of a run folder: FileNotFoundError if there is none, ManifestError (one line,
+    naming the file) if it is not valid UTF-8, not JSON or not a manifest."""
     path = Path(run_dir) / MANIFEST
     if not path.exists():
         raise FileNotFoundError(f"{run_dir} is not a run folder (no {MANIFEST})")
-    return RunManifest.model_validate(json.loads(path.read_text()))
+    try:
+        value = loads_bounded(path.read_bytes().decode("utf-8"))
+        return RunManifest.model_validate(clean_json(value))
+    except UnicodeDecodeError as exc:
+        raise ManifestError(f"{path}: not a run manifest (invalid UTF-8 at byte {exc.start + 1})") from None
+    except (ValueError, OSError) as exc:
+        raise ManifestError(f"{path}: not a run manifest ({_first_problem(exc)})") from None

@@ -45,6 +45,7 @@ from medagentgym.sandbox.limits import SandboxLimits, io_bytes
 from medagentgym.sandbox.quota import scratch_usage, unmount, unmount_all_under
 from medagentgym.sandbox.protocol import FrameTimeout, PeerClosed, ProtocolError, read_frame, write_frame
 from medagentgym.sandbox.results import ExecResult
+from medagentgym.untrusted import clean_text
 from medagentgym.sandbox.runtime import truncation_marker
 
 _READY_MAX_BYTES = 64 * 1024
@@ -163,20 +164,10 @@ def _read_capped(path: Path, cap: int) -> tuple[str, bool]:
 def _clip(text: str | None, cap: int) -> tuple[str | None, bool]:
     if text is None:
         return None, False
-    text = valid_utf8(text)
+    text = clean_text(text)  # lone surrogates (``raise ValueError('\\udcff')``) cannot be written as UTF-8
     if len(text) <= cap + _MARKER_ROOM:
         return text, False
     return text[:cap] + truncation_marker(len(text) - cap), True
-
-
-def valid_utf8(text: str) -> str:
-    """Lone surrogates (``raise ValueError('\\udcff')``) escaped as ``\\udcff``: every string a
-    session returns can then be written as UTF-8 (trajectories, reports, JSON output)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "backslashreplace").decode("utf-8")
-    return text
 
 
 def _minimal_env() -> dict[str, str]:

@@ -5,6 +5,8 @@
 
 Rules (a submission is one JSON value; the target value is read by the same parser):
 
+- A submission nested deeper than MAX_ANSWER_DEPTH (4) or larger than MAX_ANSWER_CHARS (20,000
+  characters) scores 0 with the reason, before any parser looks at it.
 - Empty (None, "", whitespace, [], and "[]" for list types) scores 0. Parse failures score 0
   with the reason; they never raise. A target that cannot be read, or lies outside its own
   range, raises InvalidTargetError (a dataset bug).
@@ -47,6 +49,8 @@ from medagentgym.scoring.comparators import (
 from medagentgym.scoring.parsing import (
     ITEM_ABS_TOL,
     ITEM_REL_TOL,
+    MAX_ANSWER_CHARS,
+    MAX_ANSWER_DEPTH,
     PARSERS,
     AnswerParseError,
     EmptyAnswerError,
@@ -63,6 +67,8 @@ __all__ = [
     "DEFAULT_REL_TOL",
     "ITEM_ABS_TOL",
     "ITEM_REL_TOL",
+    "MAX_ANSWER_CHARS",
+    "MAX_ANSWER_DEPTH",
     "PARSERS",
     "AnswerParseError",
     "EmptyAnswerError",

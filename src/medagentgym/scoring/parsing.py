@@ -15,7 +15,6 @@ dates: ISO, US ``MM/DD/YYYY`` and ``YYYY/MM/DD``; for booleans: true/false, yes/
 from __future__ import annotations
 
 import ast
-import json
 import math
 import numbers
 import re
@@ -28,13 +27,17 @@ from types import MappingProxyType
 from typing import Any
 
 from medagentgym.catalog.sample import AnswerType
+from medagentgym.untrusted import UntrustedJSONError, loads_bounded
 
 __all__ = [
+    "MAX_ANSWER_CHARS",
+    "MAX_ANSWER_DEPTH",
     "PARSERS",
     "AnswerParseError",
     "EmptyAnswerError",
     "Item",
     "ParsedAnswer",
+    "check_answer_bounds",
     "normalize_text",
     "parse_answer",
     "preview",
@@ -58,6 +61,11 @@ _FALSE_WORDS = frozenset({"false", "no", "0"})
 _QUOTE_PAIRS = (('"', '"'), ("'", "'"), ("`", "`"), ("\u201c", "\u201d"), ("\u2018", "\u2019"))
 _PREVIEW_CHARS = 60
 _MAX_INT_DIGITS = 100  # integers beyond 10**100 are not plausible answers (and cost memory)
+#: Largest submitted answer scored: characters of its strings plus one per number and list item.
+MAX_ANSWER_CHARS = 20_000
+#: Deepest nesting of a submitted answer (a list of values is depth 1; no answer type needs more
+#: than a list, the cap only leaves room for a clear "nested list" message).
+MAX_ANSWER_DEPTH = 4
 
 
 class AnswerParseError(ValueError):
@@ -97,9 +105,42 @@ class ParsedAnswer:
 
 
 def preview(value: Any, limit: int = _PREVIEW_CHARS) -> str:
-    """A short repr for messages, so a megabyte of output never lands in an explanation."""
-    text = repr(value)
+    """A short repr for messages, so a megabyte of output never lands in an explanation (and a
+    deeply nested value, whose repr would recurse, reads as a placeholder)."""
+    if isinstance(value, str) and len(value) > limit:
+        value = value[:limit]
+    try:
+        text = repr(value)
+    except (RecursionError, ValueError):
+        text = f"<a deeply nested {type(value).__name__}>"
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def check_answer_bounds(submitted: Any) -> None:
+    """Refuse a submission nested deeper than MAX_ANSWER_DEPTH or larger than MAX_ANSWER_CHARS.
+
+    Runs before any parser (which may recurse, repr or normalise the whole value). Iterative.
+    """
+    size = 0
+    stack: list[tuple[Any, int]] = [(submitted, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, (list, tuple, dict)):
+            if depth >= MAX_ANSWER_DEPTH:
+                raise AnswerParseError(f"the answer is nested deeper than {MAX_ANSWER_DEPTH} levels")
+            items = list(value.items()) if isinstance(value, dict) else list(value)
+            size += len(items)
+            stack.extend((item, depth + 1) for item in items)
+        elif isinstance(value, str):
+            size += len(value)
+        elif isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 4_000:
+            raise AnswerParseError("the answer holds a number too large to be an answer")
+        else:
+            size += 1
+        if size > MAX_ANSWER_CHARS:
+            raise AnswerParseError(
+                f"the answer is larger than {MAX_ANSWER_CHARS} characters; submit only the answer"
+            )
 
 
 def format_number(x: float | int) -> str:
@@ -341,8 +382,8 @@ def parse_string(submitted: Any) -> ParsedAnswer:
 def _decode_list_string(text: str) -> list[Any] | None:
     """A string that spells a list: JSON first, then a Python literal (str(list) output)."""
     try:
-        decoded = json.loads(text)
-    except (ValueError, RecursionError):
+        decoded = loads_bounded(text, max_depth=MAX_ANSWER_DEPTH)
+    except UntrustedJSONError:
         decoded = None
     if isinstance(decoded, list):
         return decoded

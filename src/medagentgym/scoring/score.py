@@ -3,6 +3,8 @@
 A Score is recorded in trajectories, so it is pydantic and JSON-able. Parsing failures never
 raise out of ``score_answer``: they are a 0 with the reason in ``explanation``, which is short
 enough to show the agent. A bad *target* does raise (InvalidTargetError): that is a dataset bug.
+A submission nested deeper than ``MAX_ANSWER_DEPTH`` or larger than ``MAX_ANSWER_CHARS`` scores 0
+before any parser walks it, so no submission can make scoring recurse or run long.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 from medagentgym.catalog.sample import AnswerType, Target
 from medagentgym.scoring.comparators import COMPARATORS, parse_target
-from medagentgym.scoring.parsing import AnswerParseError, parse_answer
+from medagentgym.scoring.parsing import AnswerParseError, check_answer_bounds, parse_answer
 
 __all__ = ["Score", "score_answer"]
 
@@ -35,6 +37,7 @@ def score_answer(submitted: Any, target: Target) -> Score:
     answer_type = target.answer_type
     gold = parse_target(target)
     try:
+        check_answer_bounds(submitted)
         parsed = parse_answer(submitted, answer_type)
     except AnswerParseError as exc:
         return Score(

@@ -5,11 +5,15 @@ the question, the target is the official answer with its official range, and the
 solution recomputes the answer from the row's "Relevant Entities" with our calculator. Running
 that solution (the oracle) therefore measures how often our calculators agree with the labels;
 ``ImportReport.details`` records that agreement per calculator.
+
+Task files are third-party input: each line is read on its own (``untrusted.iter_jsonl``), so an
+invalid byte, invalid JSON, nesting too deep, missing fields or fields of the wrong type skip that
+row with its line number, and the output is written atomically (a failed import leaves an
+earlier output intact).
 """
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -20,6 +24,7 @@ from medagentgym.datasets.medcalcbench.categories import DATASET_NAME, Calculato
 from medagentgym.datasets.medcalcbench.entities import EntityError, givens_from_entities, parse_entities
 from medagentgym.datasets.medcalcbench.generate import build_prompt
 from medagentgym.datasets.medcalcbench.solution import compute, render_solution
+from medagentgym.untrusted import iter_jsonl, model_json, write_lines_atomic
 
 REQUIRED_FIELDS = ("Row Number", "Calculator ID", "Patient Note", "Question", "Relevant Entities", "Ground Truth Answer")
 
@@ -98,55 +103,56 @@ def import_file(source: Path, output: Path, *, split: Split = "test") -> ImportR
     unsupported: Counter[str] = Counter()
     agreement: dict[str, dict[str, Any]] = {}
     disagreements: list[dict[str, Any]] = []
-    output.parent.mkdir(parents=True, exist_ok=True)
-    with source.open(encoding="utf-8") as lines, output.open("w", encoding="utf-8") as out:
-        for line_number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            rows_read += 1
-            try:
-                row = json.loads(line)
-                if not isinstance(row, dict):
-                    raise ValueError("not a JSON object")
-                missing = [name for name in REQUIRED_FIELDS if name not in row]
-                if missing:
-                    raise ValueError(f"missing fields {missing}")
-                calculator_id = int(row["Calculator ID"])
-            except (ValueError, TypeError) as error:
-                skipped += 1
-                messages.append(f"line {line_number}: skipped, unreadable row ({error})")
-                continue
-            spec = spec_by_official_id(calculator_id)
-            if spec is None:
-                skipped += 1
-                unsupported[f"{calculator_id}: {row.get('Calculator Name', '?')}"] += 1
-                continue
-            try:
-                sample, ours, problem = convert_row(row, spec, split)
-            except EntityError as error:
-                skipped += 1
-                messages.append(f"line {line_number}: skipped, {error}")
-                continue
-            out.write(json.dumps(sample.model_dump(mode="json"), ensure_ascii=False) + "\n")
-            written += 1
-            stats = agreement.setdefault(spec.name, {"official_id": spec.official_id, "rows": 0, "agree": 0, "not_computable": 0})
-            stats["rows"] += 1
-            if sample.metadata["agrees"]:
-                stats["agree"] += 1
-            else:
-                if problem is not None:
-                    stats["not_computable"] += 1
-                disagreements.append(
-                    {
-                        "row": sample.metadata["official_row_number"],
-                        "category": spec.name,
-                        "ours": ours,
-                        "official": row["Ground Truth Answer"],
-                        "lower": row.get("Lower Limit"),
-                        "upper": row.get("Upper Limit"),
-                        "problem": problem,
-                    }
-                )
+    lines: list[str] = []
+    for line in iter_jsonl(source):
+        rows_read += 1
+        line_number, row = line.number, line.value
+        try:
+            if line.error is not None:
+                raise ValueError(line.error)
+            if not isinstance(row, dict):
+                raise ValueError("not a JSON object")
+            missing = [name for name in REQUIRED_FIELDS if name not in row]
+            if missing:
+                raise ValueError(f"missing fields {missing}")
+            calculator_id = int(row["Calculator ID"])
+        except (ValueError, TypeError, OverflowError) as error:
+            skipped += 1
+            messages.append(f"line {line_number}: skipped, unreadable row ({error})")
+            continue
+        spec = spec_by_official_id(calculator_id)
+        if spec is None:
+            skipped += 1
+            unsupported[f"{calculator_id}: {str(row.get('Calculator Name', '?'))[:80]}"] += 1
+            continue
+        try:
+            sample, ours, problem = convert_row(row, spec, split)
+            text = model_json(sample)
+        except (EntityError, ValueError, TypeError, OverflowError) as error:
+            skipped += 1
+            messages.append(f"line {line_number}: skipped, {str(error).splitlines()[0][:200]}")
+            continue
+        lines.append(text)
+        written += 1
+        stats = agreement.setdefault(spec.name, {"official_id": spec.official_id, "rows": 0, "agree": 0, "not_computable": 0})
+        stats["rows"] += 1
+        if sample.metadata["agrees"]:
+            stats["agree"] += 1
+        else:
+            if problem is not None:
+                stats["not_computable"] += 1
+            disagreements.append(
+                {
+                    "row": sample.metadata["official_row_number"],
+                    "category": spec.name,
+                    "ours": ours,
+                    "official": row["Ground Truth Answer"],
+                    "lower": row.get("Lower Limit"),
+                    "upper": row.get("Upper Limit"),
+                    "problem": problem,
+                }
+            )
+    write_lines_atomic(output, lines)
     for stats in agreement.values():
         stats["rate"] = stats["agree"] / stats["rows"] if stats["rows"] else 0.0
     total_rows = sum(s["rows"] for s in agreement.values())

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import sqlite3
-import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -22,19 +19,23 @@ from medagentgym.catalog.sample import (
 )
 from medagentgym.catalog.splits import draw_in_split, rng_for
 from medagentgym.datasets._ehrsql import (
+    GOLD_QUERY_TIME_LIMIT_S,
     MIMIC_III_NOW,
+    GoldQueryError,
     answer_from_rows,
     connect_readonly,
     infer_answer_type,
     is_nonempty,
     prepare_query,
     read_task_rows,
+    run_gold_query,
     solution_code,
 )
 from medagentgym.datasets.mimic_iii import vocab
 from medagentgym.datasets.mimic_iii.build import build_database, default_db_path
 from medagentgym.datasets.mimic_iii.csv_db import load_csv_folder
 from medagentgym.datasets.mimic_iii.generate import propose
+from medagentgym.untrusted import model_json, write_lines_atomic
 
 NAME = "mimic_iii"
 DB_NAME = "mimic_iii"  # the resource name the sandbox's DATABASES dict uses
@@ -167,15 +168,24 @@ class MimicIII:
     # ---- import
 
     def import_file(
-        self, source: Path, output: Path, db: Path | None = None, **options: Any
+        self,
+        source: Path,
+        output: Path,
+        db: Path | None = None,
+        query_timeout_s: float = GOLD_QUERY_TIME_LIMIT_S,
+        **options: Any,
     ) -> ImportReport:
         """Turn official EHRSQL MIMIC-III rows into Samples (JSONL at ``output``).
 
         ``db`` is None for the embedded database, or a folder of the user's MIMIC-III CSVs (loaded
         once into the cache). Answers are recomputed from the gold SQL on that database; the
-        official ``answer`` is kept in ``metadata["official_answer"]``. A row whose gold SQL fails
-        to execute is skipped and explained; a row whose gold SQL returns nothing on the chosen
-        database is skipped and counted (``skipped_empty``): there is no answer to grade.
+        official ``answer`` is kept in ``metadata["official_answer"]``. The gold SQL is untrusted
+        (``_ehrsql.run_gold_query``): it runs read-only, may not attach, write or vacuum, and is
+        stopped after ``query_timeout_s``. A row whose gold SQL fails, is refused, times out or
+        returns too many rows is skipped and explained with its line number; a row whose gold SQL
+        returns nothing on the chosen database is skipped and counted (``skipped_empty``): there
+        is no answer to grade. The output is written atomically, so a failed import leaves an
+        earlier output intact.
         """
         source, output = Path(source), Path(output)
         messages: list[str] = []
@@ -200,15 +210,16 @@ class MimicIII:
         skipped = read.skipped
         con = connect_readonly(db_path)
         try:
-            for row in read.rows:
+            for line_number, row in zip(read.lines, read.rows, strict=True):
+                where = f"line {line_number} (row {str(row.get('id', '?'))[:60]})"
                 original = row["query"]
                 gold = prepare_query(original)
                 try:
-                    rows = con.execute(gold).fetchall()
-                except sqlite3.Error as exc:
-                    counters["gold_errors"] += 1
+                    rows = run_gold_query(con, gold, time_limit_s=query_timeout_s)
+                except GoldQueryError as exc:
+                    counters[_GOLD_FAILURES[exc.kind]] += 1
                     skipped += 1
-                    messages.append(f"row {row.get('id', '?')}: skipped, gold SQL failed ({exc})")
+                    messages.append(f"{where}: skipped, gold SQL {exc}")
                     continue
                 counters["gold_executed"] += 1
                 nonempty = is_nonempty(rows)
@@ -220,48 +231,25 @@ class MimicIII:
                     counters["skipped_empty"] += 1
                     skipped += 1
                     continue
-                answer_type = infer_answer_type(original, rows)
-                answer = answer_from_rows(rows, answer_type)
+                try:
+                    answer_type, answer, line = self._imported_sample(
+                        row, original, gold, rows, resource, db_kind, indices
+                    )
+                except (ValueError, TypeError, OverflowError) as exc:
+                    counters["bad_rows"] += 1
+                    skipped += 1
+                    messages.append(f"{where}: skipped, no sample can be built ({str(exc).splitlines()[0][:200]})")
+                    continue
                 types[answer_type.value] += 1
                 official = row.get("answer")
                 if isinstance(official, list) and _as_strings(answer) == sorted(
                     str(a).lower() for a in official
                 ):
                     counters["matches_official_answer"] += 1
-                split: Split = "train" if str(row.get("split", "train")) == "train" else "test"
-                category = import_category(original)
-                index = indices[(category, split)]
-                indices[(category, split)] += 1
-                question = str(row.get("question", "")).strip()
-                sample = Sample(
-                    id=f"{NAME}/{category}/{split}/official-{row.get('id') or index}",
-                    dataset=NAME,
-                    category=category,
-                    split=split,
-                    index=index,
-                    seed=0,
-                    prompt=f"{question}\n\n{PROMPT_NOTE}",
-                    resources=(resource,),
-                    target=_target(answer_type, answer),
-                    solution=Solution(language="python", code=solution_code(gold, DB_NAME, answer_type)),
-                    metadata={
-                        "question": question,
-                        "imported": True,
-                        "official_id": row.get("id"),
-                        "official_answer": official,
-                        "official_template": row.get("q_tag") or row.get("template"),
-                        "value": row.get("value"),
-                        "gold_sql": gold,
-                        "gold_sql_ehrsql": original,
-                        "gold_nonempty": nonempty,
-                        "db": db_kind,
-                        "now": MIMIC_III_NOW,
-                    },
-                )
-                lines.append(sample.model_dump_json())
+                lines.append(line)
         finally:
             con.close()
-        _write_lines(output, lines)
+        write_lines_atomic(output, lines)
         return ImportReport(
             dataset=NAME,
             source=str(source),
@@ -274,13 +262,74 @@ class MimicIII:
                 "gold_executed": counters["gold_executed"],
                 "gold_nonempty": counters["gold_nonempty"],
                 "gold_errors": counters["gold_errors"],
+                "gold_refused": counters["gold_refused"],
+                "gold_timeouts": counters["gold_timeouts"],
+                "gold_too_many_rows": counters["gold_too_many_rows"],
                 "skipped_empty": counters["skipped_empty"],
+                "bad_rows": counters["bad_rows"],
                 "matches_official_answer": counters["matches_official_answer"],
                 "answer_types": dict(sorted(types.items())),
                 "categories": dict(sorted(Counter(c for c, _ in indices.elements()).items())),
             },
             messages=messages,
         )
+
+    def _imported_sample(
+        self,
+        row: dict[str, Any],
+        original: str,
+        gold: str,
+        rows: list[tuple[Any, ...]],
+        resource: Resource,
+        db_kind: str,
+        indices: Counter[tuple[str, str]],
+    ) -> tuple[AnswerType, Any, str]:
+        """The answer type, answer and JSON line of one imported row (ValueError if none can be
+        built: a scalar type whose first value is NULL, a field of the wrong type)."""
+        answer_type = infer_answer_type(original, rows)
+        answer = answer_from_rows(rows, answer_type)
+        official = row.get("answer")
+        split: Split = "train" if str(row.get("split", "train")) == "train" else "test"
+        category = import_category(original)
+        index = indices[(category, split)]
+        question = str(row.get("question", "")).strip()
+        sample = Sample(
+            id=f"{NAME}/{category}/{split}/official-{row.get('id') or index}",
+            dataset=NAME,
+            category=category,
+            split=split,
+            index=index,
+            seed=0,
+            prompt=f"{question}\n\n{PROMPT_NOTE}",
+            resources=(resource,),
+            target=_target(answer_type, answer),
+            solution=Solution(language="python", code=solution_code(gold, DB_NAME, answer_type)),
+            metadata={
+                "question": question,
+                "imported": True,
+                "official_id": row.get("id"),
+                "official_answer": official,
+                "official_template": row.get("q_tag") or row.get("template"),
+                "value": row.get("value"),
+                "gold_sql": gold,
+                "gold_sql_ehrsql": original,
+                "gold_nonempty": True,
+                "db": db_kind,
+                "now": MIMIC_III_NOW,
+            },
+        )
+        line = model_json(sample)
+        indices[(category, split)] += 1
+        return answer_type, answer, line
+
+
+# How each kind of GoldQueryError is counted in ImportReport.details.
+_GOLD_FAILURES = {
+    "error": "gold_errors",
+    "refused": "gold_refused",
+    "timeout": "gold_timeouts",
+    "too_many_rows": "gold_too_many_rows",
+}
 
 
 def _as_strings(answer: Any) -> list[str]:
@@ -295,16 +344,6 @@ def _target(answer_type: AnswerType, answer: Any) -> Target:
     if answer_type is AnswerType.NUMBER:
         return Target(answer_type=answer_type, value=answer, rel_tol=NUMBER_REL_TOL)
     return Target(answer_type=answer_type, value=answer)
-
-
-def _write_lines(output: Path, lines: list[str]) -> None:
-    """Write JSONL atomically (temp file + replace)."""
-    output.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{output.name}-", dir=output.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        for line in lines:
-            handle.write(line + "\n")
-    os.replace(tmp, output)
 
 
 DATASET = MimicIII()
