@@ -28,7 +28,9 @@ from medagentgym.sandbox.hardening import BWRAP_LAYERS
 from medagentgym.sandbox.landlock import abi_version
 from medagentgym.sandbox.limits import MIB, io_bytes
 from medagentgym.sandbox.quota import mounts_under
-from test_adversarial import ATTEMPT, run_ok  # the same snippet helpers as round 1
+# The same snippet helpers as round 1, and its autouse check that after every attack the server
+# is alive and a fresh session runs pandas normally.
+from test_adversarial import ATTEMPT, run_ok, server_survives  # noqa: F401
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux") or abi_version() < 4,
@@ -86,19 +88,6 @@ def db(host_dir: Path) -> Resource:
 def session(server: SandboxServer, db: Resource) -> Iterator[Session]:
     with server.open_session([db]) as s:
         yield s
-
-
-@pytest.fixture(autouse=True)
-def server_survives(request: pytest.FixtureRequest) -> Iterator[None]:
-    yield
-    if "server" not in request.fixturenames:
-        return
-    srv: SandboxServer = request.getfixturevalue("server")
-    assert srv.running, "the attack took the server down"
-    with srv.open_session() as fresh:
-        result = fresh.run_python("import pandas as pd\nint(pd.DataFrame({'a': [1, 2, 3]}).a.sum())")
-        assert result.status == "ok", result.error
-        assert result.value_repr == "6"
 
 
 def _snapshot(path: Path) -> tuple[int, int, int, int, list[str]]:
