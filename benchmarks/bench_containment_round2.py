@@ -11,13 +11,15 @@ spikes on a shared machine hit both alike:
   still carries the round-2 denials, which cost nothing measurable: a few more BPF instructions).
 
 Printed: median and p90 of opening and closing a session (client-observed: fork, hardening,
-first reply; then kill, unmount, group removal), and of one step (trivial Python, a pandas
+first reply; then kill, unmount, group removal), the CPU that costs the server and the session
+(from the server's own and its reaped children's CPU times), and of one step (trivial Python, a pandas
 snippet, a SQLite group-by over 10k rows), with the ratio round2/round1.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -54,17 +56,25 @@ def main(argv: list[str] | None = None) -> int:
             if missing:
                 print(f"note: this machine does not apply {missing}: {r2.skipped_layers}")
             opens: dict[str, list[float]] = {d: [] for d in DESIGNS}
+            cpu: dict[str, float] = {d: 0.0 for d in DESIGNS}
             for i in range(args.opens + 2):
                 order = DESIGNS if i % 2 == 0 else DESIGNS[::-1]
                 for design in order:
+                    cpu_before = _server_cpu_s(servers[design])
                     start = time.perf_counter()
                     session = servers[design].open_session(resources)
                     session.run_python("None")
                     session.close()
                     if i >= 2:  # the first two rounds warm up
                         opens[design].append(time.perf_counter() - start)
+                        cpu[design] += _server_cpu_s(servers[design]) - cpu_before
             print(f"\nsession open + first step + close ({args.opens} each)")
             _print_row("open+close", {d: _stats(opens[d]) for d in DESIGNS})
+            per = {d: 1000 * cpu[d] / args.opens for d in DESIGNS}
+            print(
+                f"  {'CPU (server+session)':<22} round1 {per['round1']:8.3f} ms"
+                f"{'':17}round2 {per['round2']:8.3f} ms{'':17}round2/round1 {per['round2'] / max(per['round1'], 1e-9):5.2f}x"
+            )
             sessions = {d: servers[d].open_session(resources) for d in DESIGNS}
             cases = [
                 ("trivial", "python", "x = 1 + 1"),
@@ -86,6 +96,13 @@ def main(argv: list[str] | None = None) -> int:
             for session in sessions.values():
                 session.close()
     return 0
+
+
+def _server_cpu_s(server: SandboxServer) -> float:
+    """CPU seconds of the server and of its reaped sessions (utime, stime, cutime, cstime); a
+    session's CPU is counted once the server has reaped it, so this lags by at most one session."""
+    fields = Path(f"/proc/{server.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
 def _print_row(label: str, stats: dict[str, tuple[float, float]]) -> None:
