@@ -218,7 +218,7 @@ def remove_tree(base: Path) -> None:
 
 
 def leftover_tasks(bases: tuple[Path, ...]) -> list[int]:
-    """Pids still in a server's groups (tests and ``sandbox check`` use this)."""
+    """Pids still in a server's groups (what a killed server left running)."""
     found: list[int] = []
     for base in bases:
         if not base.is_dir():

@@ -472,19 +472,19 @@ class SandboxServer:
             )
             if pidfd is not None:  # closed with the object, so kill() never hits a reused number
                 weakref.finalize(child, os.close, pidfd)
-            plan = self._client_cgroups
-            if plan is not None:
-                child.groups = plan.create(child.token, limits.memory_bytes, limits.max_tasks)
-                for group in child.groups:
-                    (group / "cgroup.procs").write_text(str(pid))
         except (ProtocolError, OSError, KeyError, ValueError, TypeError) as exc:
             mine.close()
-            if "child" in locals():
-                child.kill()
-                for group in child.groups:
-                    remove_group(group)
             raise SandboxError(f"session failed to start: {exc}") from exc
         mine.settimeout(None)
+        plan = self._client_cgroups
+        if plan is not None:  # level ii: before the session runs any agent code
+            try:
+                child.groups = plan.create(child.token, limits.memory_bytes, limits.max_tasks)
+                for group in child.groups:
+                    (group / "cgroup.procs").write_text(str(child.pid))
+            except OSError as exc:
+                self._discard(child)  # kills it, tells the server, removes its groups and files
+                raise SandboxError(f"session failed to start: placing it in its cgroups: {exc}") from exc
         return child
 
     def _check_visible(self, resources: Sequence[Resource]) -> None:
