@@ -1,4 +1,7 @@
-"""The embedded MIMIC-III database: schema, consistency, determinism, atomic idempotent builds."""
+"""The mimic_iii database (a view of the world): schema, consistency, nothing hidden copied.
+
+Determinism, stamps and atomic builds of the world itself are tested in tests/world/.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from medagentgym.datasets.mimic_iii import vocab
-from medagentgym.datasets.mimic_iii.build import (
-    N_PATIENTS,
-    SEED,
-    TABLES,
-    build_database,
-    build_stamp,
-    stamp_of,
-)
+from medagentgym.datasets.mimic_iii.build import TABLES, build_database
 from medagentgym.datasets.mimic_iii.csv_db import schema_columns
+from medagentgym.world import N_PATIENTS, build_world, stamp_of, vocab
 
 # Columns EHRSQL's MIMIC-III gold queries reference (plus row_id / ids every table carries).
 KEY_COLUMNS = {
@@ -78,7 +74,7 @@ def test_all_17_tables_with_key_columns(con: sqlite3.Connection) -> None:
 
 
 def test_ddl_file_is_the_schema(con: sqlite3.Connection) -> None:
-    ddl = schema_columns(vocab.read_text("schema.sql"))
+    ddl = schema_columns(vocab.read_text("schema/mimic_iii.sql"))
     assert set(ddl) == set(TABLES)
     for table, columns in ddl.items():
         assert [r[1] for r in con.execute(f"pragma table_info({table})")] == columns
@@ -126,30 +122,26 @@ def test_cost_rows_link_to_their_events(con: sqlite3.Connection) -> None:
             and (e.row_id is null or e.hadm_id <> c.hadm_id)""") == 0, table
 
 
-def test_small_build_is_deterministic_and_seeded(tmp_path: Path) -> None:
-    a = build_database(tmp_path / "a.sqlite", n_patients=40)
-    b = build_database(tmp_path / "b.sqlite", n_patients=40)
-    c = build_database(tmp_path / "c.sqlite", n_patients=40, seed=SEED + 1)
-    assert content_hash(a) == content_hash(b)
-    assert content_hash(a) != content_hash(c)
+def test_view_is_a_copy_of_the_world_tables_and_nothing_hidden(mimic_iii_env: Path) -> None:
+    world = build_world()
+    con = sqlite3.connect(f"file:{mimic_iii_env}?mode=ro", uri=True)
+    try:
+        con.execute("attach database ? as world", (f"file:{world}?mode=ro",))
+        for table in TABLES:
+            assert one(con, f"select count(*) from (select * from main.{table} except "
+                            f"select * from world.{table})") == 0, table
+            assert one(con, f"select count(*) from main.{table}") == one(con, f"select count(*) from world.{table}")
+        names = {r[0] for r in con.execute("select name from main.sqlite_master")}
+        assert not names & {"latent", "outcomes", "patient_info", "admission_info"}
+    finally:
+        con.close()
 
 
-def test_build_is_idempotent_atomic_and_stamped(tmp_path: Path) -> None:
-    path = build_database(tmp_path / "m.sqlite", n_patients=30)
-    assert stamp_of(path) == build_stamp(n_patients=30)
-    first = path.stat().st_mtime_ns
-    build_database(path, n_patients=30)
-    assert path.stat().st_mtime_ns == first  # nothing rebuilt
-    con = sqlite3.connect(path)
-    con.execute("pragma user_version = 0")  # an outdated stamp forces a rebuild
-    con.commit()
-    con.close()
-    build_database(path, n_patients=30)
-    assert stamp_of(path) == build_stamp(n_patients=30)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.sqlite"]  # no temp files left
-
-
-@pytest.mark.slow
-def test_full_build_reproduces_the_session_database(mimic_iii_env: Path, tmp_path: Path) -> None:
-    again = build_database(tmp_path / "again.sqlite")
-    assert content_hash(again) == content_hash(mimic_iii_env)
+def test_view_build_is_idempotent_and_stamped(mimic_iii_env: Path, tmp_path: Path) -> None:
+    stamp = stamp_of(mimic_iii_env)
+    before = mimic_iii_env.stat().st_mtime_ns
+    assert build_database() == mimic_iii_env and mimic_iii_env.stat().st_mtime_ns == before
+    copy = build_database(tmp_path / "copy.sqlite")
+    assert stamp_of(copy) == stamp
+    assert content_hash(copy) == content_hash(mimic_iii_env)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["copy.sqlite"]  # no temp files left

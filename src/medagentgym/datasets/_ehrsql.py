@@ -46,9 +46,10 @@ from medagentgym.untrusted import (
     iter_jsonl,
     loads_bounded,
 )
+from medagentgym.world import WORLD_NOW
 
-#: The moment EHRSQL's MIMIC-III questions treat as "now".
-MIMIC_III_NOW = "2105-12-31 23:59:00"
+#: The moment EHRSQL's MIMIC-III and eICU questions treat as "now" (the world's fixed now).
+MIMIC_III_NOW = WORLD_NOW
 #: Time one gold query of a task file may run before its row is skipped (and counted).
 GOLD_QUERY_TIME_LIMIT_S = 30.0
 #: Result rows read from one gold query; a query returning more is skipped (no answer is so long).

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from medagentgym.catalog.splits import stable_hash
-from medagentgym.datasets.mimic_iii import vocab
-from medagentgym.datasets.mimic_iii.build import TABLES
+from medagentgym.world import MIMIC_TABLES as TABLES
+from medagentgym.world import vocab
 from medagentgym.paths import dataset_cache_dir
 
 CHUNK_ROWS = 200_000
@@ -62,7 +62,7 @@ def _fingerprint(folder: Path) -> str:
         if child.is_file():
             st = child.stat()
             parts += [child.name, st.st_size, st.st_mtime_ns]
-    parts.append(vocab.read_text("schema.sql"))
+    parts.append(vocab.read_text("schema/mimic_iii.sql"))
     return f"{stable_hash(*parts):016x}"
 
 
@@ -83,7 +83,7 @@ def load_csv_folder(folder: Path, target: Path | None = None, *, force: bool = F
         load.messages += [f"table {t}: no CSV in {folder}, left empty" for t, p in present.items() if p is None]
         return load
 
-    schema = vocab.read_text("schema.sql")
+    schema = vocab.read_text("schema/mimic_iii.sql")
     columns = schema_columns(schema)
     fd, tmp_name = tempfile.mkstemp(prefix=".user-", suffix=".sqlite.tmp", dir=target.parent)
     os.close(fd)
@@ -126,7 +126,7 @@ def load_csv_folder(folder: Path, target: Path | None = None, *, force: bool = F
                 count += len(rows)
             load.rows[table] = count
         _derive(con, load)
-        con.executescript(vocab.read_text("indexes.sql"))
+        con.executescript(vocab.read_text("schema/indexes.sql"))
         con.commit()
     finally:
         con.close()

@@ -1,0 +1,160 @@
+"""Building the world database and the views datasets read from it.
+
+The world is written once into ``<cache>/world/world-<patients>.sqlite``; each dataset's
+database is a *view*: a new SQLite file with that dataset's schema, filled by ``INSERT ...
+SELECT`` from the world attached read-only. Both carry a stamp in ``PRAGMA user_version`` (a
+31-bit hash of everything they were built from: code version, seed, size, schema, vocabularies,
+the view's DDL and population SQL), so a changed input rebuilds and an unchanged one is skipped.
+
+Files are written under a temporary name beside the target and moved into place with
+``os.replace``: a killed or concurrent build never leaves half a database.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import sqlite3
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from medagentgym.catalog.splits import stable_hash
+from medagentgym.paths import cache_dir, dataset_cache_dir
+from medagentgym.world import vocab
+from medagentgym.world.generate import BUILD_VERSION, N_PATIENTS, SEED, VOCAB_FILES, write_world
+
+#: Tables of the world that no view may copy: the generator's hidden truth.
+HIDDEN_TABLES: tuple[str, ...] = ("latent", "outcomes")
+
+
+def world_path(n_patients: int = N_PATIENTS) -> Path:
+    """Where the world of ``n_patients`` lives in the cache."""
+    folder = cache_dir() / "world"
+    folder.mkdir(parents=True, exist_ok=True)
+    suffix = "" if n_patients == N_PATIENTS else f"-{n_patients}"
+    return folder / f"world{suffix}.sqlite"
+
+
+def world_stamp(seed: int = SEED, n_patients: int = N_PATIENTS) -> int:
+    """A 31-bit fingerprint of everything the world depends on (fits ``PRAGMA user_version``)."""
+    texts = [vocab.read_text(name) for name in VOCAB_FILES]
+    return stable_hash("world", BUILD_VERSION, seed, n_patients, *texts) & 0x7FFF_FFFF
+
+
+def stamp_of(path: Path) -> int | None:
+    """The stamp stored in a built database, or None when it is missing or unreadable."""
+    if not path.exists():
+        return None
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            return int(con.execute("PRAGMA user_version").fetchone()[0])
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return None
+
+
+def _write_atomically(target: Path, stamp: int, write: Callable[[Path], None]) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}-", suffix=".sqlite.tmp", dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        tmp.unlink()
+        write(tmp)
+        con = sqlite3.connect(tmp)
+        try:
+            con.execute(f"PRAGMA user_version = {int(stamp)}")
+            con.commit()
+        finally:
+            con.close()
+        os.replace(tmp, target)
+    finally:
+        for leftover in (tmp, Path(f"{tmp}-journal")):
+            if leftover.exists():
+                leftover.unlink()
+
+
+def build_world(
+    *,
+    force: bool = False,
+    seed: int = SEED,
+    n_patients: int = N_PATIENTS,
+    path: Path | None = None,
+) -> Path:
+    """The world database of ``n_patients`` (built on first use; idempotent).
+
+    ``path`` builds elsewhere than the cache (tests, a second seed); the size is a build
+    parameter, so a larger world gives more distinct question instances.
+    """
+    target = path or world_path(n_patients)
+    stamp = world_stamp(seed, n_patients)
+    if force or stamp_of(target) != stamp:
+        _write_atomically(target, stamp, lambda tmp: write_world(tmp, seed=seed, n_patients=n_patients))
+    return target
+
+
+def view_path(name: str, n_patients: int = N_PATIENTS) -> Path:
+    """Where the view called ``name`` lives: ``<cache>/datasets/<name>/<name>.sqlite``."""
+    suffix = "" if n_patients == N_PATIENTS else f"-{n_patients}"
+    return dataset_cache_dir(name) / f"{name}{suffix}.sqlite"
+
+
+def build_view(
+    name: str,
+    *,
+    version: int,
+    ddl: str,
+    populate: Callable[[sqlite3.Connection], None],
+    indexes: str = "",
+    force: bool = False,
+    n_patients: int = N_PATIENTS,
+    path: Path | None = None,
+) -> Path:
+    """Write the view ``name`` of the world and return its path.
+
+    ``ddl`` creates the view's tables; ``populate(con)`` fills them with ``INSERT ... SELECT``
+    from the world, attached read-only as schema ``world``; ``indexes`` is run afterwards. The
+    stamp covers the world's stamp, ``version``, ``ddl``, ``indexes`` and the source of
+    ``populate``, so editing any of them rebuilds the view. The view is refused if it holds a
+    table named like one of the world's hidden tables.
+    """
+    world = build_world(n_patients=n_patients)
+    target = path or view_path(name, n_patients)
+    try:
+        populate_source = inspect.getsource(populate)
+    except (OSError, TypeError):
+        populate_source = getattr(populate, "__qualname__", repr(populate))
+    stamp = (
+        stable_hash("view", name, version, stamp_of(world), ddl, indexes, populate_source)
+        & 0x7FFF_FFFF
+    )
+    if not force and stamp_of(target) == stamp:
+        return target
+
+    def write(tmp: Path) -> None:
+        con = sqlite3.connect(f"file:{tmp}", uri=True)  # URI names let ATTACH open read-only
+        try:
+            con.execute("PRAGMA journal_mode = OFF")
+            con.execute("PRAGMA synchronous = OFF")
+            con.executescript(ddl)
+            con.execute("ATTACH DATABASE ? AS world", (f"file:{world}?mode=ro",))
+            populate(con)
+            con.commit()
+            con.execute("DETACH DATABASE world")
+            tables = {r[0] for r in con.execute("select name from sqlite_master where type = 'table'")}
+            leaked = tables & set(HIDDEN_TABLES)
+            if leaked:
+                raise RuntimeError(f"view {name!r} would expose hidden world tables: {sorted(leaked)}")
+            if indexes:
+                con.executescript(indexes)
+            con.commit()
+            con.execute("ANALYZE")
+            con.commit()
+        finally:
+            con.close()
+
+    _write_atomically(target, stamp, write)
+    return target
