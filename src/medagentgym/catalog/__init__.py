@@ -5,6 +5,8 @@ from medagentgym.catalog.registry import all_datasets, dataset_names, get_datase
 from medagentgym.catalog.sample import (
     SPLITS,
     AnswerType,
+    FollowUp,
+    Question,
     Resource,
     Sample,
     Solution,
@@ -17,6 +19,8 @@ __all__ = [
     "SPLITS",
     "AnswerType",
     "Category",
+    "FollowUp",
+    "Question",
     "Dataset",
     "ImportReport",
     "Resource",

@@ -73,8 +73,38 @@ class Solution(BaseModel):
     code: str
 
 
+class FollowUp(BaseModel):
+    """A later question of a sequential sample, shown after the previous answer is submitted.
+
+    It may depend on earlier questions ("of those patients, ..."): the episode's session, with
+    its variables, carries over. Each follow-up has its own hidden target and reference solution.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    prompt: str
+    target: Target
+    solution: Solution
+
+
+class Question(BaseModel):
+    """One graded question of a sample: the first one or a follow-up (a uniform view of both)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    prompt: str
+    target: Target
+    solution: Solution
+
+
 class Sample(BaseModel):
-    """One task instance. Deterministic from (dataset, category, split, index, seed)."""
+    """One task instance. Deterministic from (dataset, category, split, index, seed).
+
+    A *sequential* sample has ``followups``: the env shows its questions one at a time, grades
+    each submitted answer with its own target, and the episode's reward is the mean of the
+    sub-scores (success: every sub-answer right). ``prompt``/``target``/``solution`` are the
+    first question's, so a sample without follow-ups is an ordinary one-question task.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -89,19 +119,31 @@ class Sample(BaseModel):
     target: Target
     solution: Solution
     metadata: dict[str, Any] = Field(default_factory=dict)
+    followups: tuple[FollowUp, ...] = ()
 
     @property
     def answer_type(self) -> AnswerType:
         return self.target.answer_type
 
+    @property
+    def questions(self) -> tuple[Question, ...]:
+        """Every graded question in order: the first, then the follow-ups."""
+        first = Question(prompt=self.prompt, target=self.target, solution=self.solution)
+        rest = tuple(Question(prompt=f.prompt, target=f.target, solution=f.solution) for f in self.followups)
+        return (first, *rest)
+
     def public_view(self) -> dict[str, Any]:
         """What an agent (or `tasks show` without --reveal) may see.
 
-        Metadata is hidden too: datasets keep gold SQL and extracted parameters there.
+        Metadata is hidden too: datasets keep gold SQL and extracted parameters there. Follow-up
+        questions are hidden (with their targets and solutions): only their number is shown,
+        since the env reveals each one after the previous answer.
         """
-        return self.model_dump(mode="json", exclude={"target", "solution", "metadata"}) | {
-            "answer_type": self.target.answer_type.value
-        }
+        view = self.model_dump(mode="json", exclude={"target", "solution", "metadata", "followups"})
+        view["answer_type"] = self.target.answer_type.value
+        if self.followups:
+            view["questions"] = 1 + len(self.followups)
+        return view
 
 
 def make_sample_id(dataset: str, category: str, split: Split, index: int, seed: int) -> str:

@@ -40,11 +40,11 @@ from medagentgym.env.actions import (
     tool_schemas,
 )
 from medagentgym.env.inspect import DatabaseInspector, InspectionError, ResourceInspector
-from medagentgym.env.prompts import render_task
+from medagentgym.env.prompts import render_followup, render_task
 from medagentgym.runs.schema import EpisodeStatus, StepRecord
 from medagentgym.sandbox import SandboxServer, Session
 from medagentgym.sandbox.results import ExecResult
-from medagentgym.scoring import Score, score_answer
+from medagentgym.scoring import Score, combine_scores, score_answer
 from medagentgym.untrusted import clean_text
 
 MAX_TEXT = 200_000
@@ -104,6 +104,9 @@ class MedAgentEnv(gym.Env[str, Any]):
         self.score: Score | None = None
         self.submitted_answer: Any = None
         self.submitted = False
+        self.question = 0  # index of the question being answered (sequential samples)
+        self.sub_scores: list[Score] = []
+        self.sub_answers: list[Any] = []
         self._last_error: tuple[Action, ExecResult | str] | None = None
         self._handlers: dict[type, Callable[[Any], tuple[str, ExecResult | None]]] = {
             ListTables: self._list_tables,
@@ -154,6 +157,9 @@ class MedAgentEnv(gym.Env[str, Any]):
         self.score = None
         self.submitted_answer = None
         self.submitted = False
+        self.question = 0
+        self.sub_scores = []
+        self.sub_answers = []
         self._last_error = None
         self._inspector = ResourceInspector(sample.resources, self._inspectors)
         observation = render_task(
@@ -182,16 +188,17 @@ class MedAgentEnv(gym.Env[str, Any]):
             observation = f"Error: {parse_error}"
         if parsed is not None:
             if isinstance(parsed, Submit):
-                observation, reward = self._submit(parsed)
-                terminated = True
+                observation, reward, terminated = self._submit(parsed)
             else:
                 observation, execution = self._dispatch(parsed)
                 if execution is not None and execution.status == "infra_error":
                     terminated = True
                     self.status = "infra_error"
-        truncated = not terminated and self.turn >= self.config.max_turns
+        truncated = not terminated and self.turn >= self.turn_limit
         if truncated:
-            observation += f"\n\nTurn limit of {self.config.max_turns} reached without a submission."
+            observation += f"\n\nTurn limit of {self.turn_limit} reached without a submission."
+            if self.sub_scores:  # a sequence cut short: unanswered questions count 0
+                self.score = combine_scores(self.sub_scores, len(self.sample.questions))
             no_action_parsed = all(s.action is None for s in self.steps) and parsed is None
             self.status = "parse_error" if no_action_parsed else "max_turns"
         if terminated and self.status is None:
@@ -211,6 +218,12 @@ class MedAgentEnv(gym.Env[str, Any]):
             self.done = True
             self._close_session()
         return observation, reward, terminated, truncated, self._info(self.steps[-1])
+
+    @property
+    def turn_limit(self) -> int:
+        """Turns allowed in this episode: ``max_turns`` per question of the sample."""
+        n_questions = 1 + len(self.sample.followups) if self.sample is not None else 1
+        return self.config.max_turns * n_questions
 
     def end_episode(self) -> None:
         """End the episode early (the runner gave up: policy failure, episode timeout)."""
@@ -237,8 +250,11 @@ class MedAgentEnv(gym.Env[str, Any]):
         info: dict[str, Any] = {
             "sample_id": self.sample.id,
             "turn": self.turn,
-            "max_turns": self.config.max_turns,
+            "max_turns": self.turn_limit,
         }
+        if self.sample.followups:
+            info["question"] = self.question
+            info["questions"] = 1 + len(self.sample.followups)
         if step is not None:
             info["action"] = step.action
             info["parse_error"] = step.parse_error
@@ -280,15 +296,39 @@ class MedAgentEnv(gym.Env[str, Any]):
             self._last_error = (action, execution)
         return observation, execution
 
-    def _submit(self, action: Submit) -> tuple[str, float]:
+    def _submit(self, action: Submit) -> tuple[str, float, bool]:
+        """Grade a submission: (observation, reward, episode over).
+
+        A sequential sample's answer is graded against the current question's target; the next
+        question follows in the observation, and the last submission ends the episode with the
+        mean of the sub-scores as reward (intermediate submissions earn 0, so a return sums to
+        the episode's score).
+        """
         assert self.sample is not None
-        self.submitted = True
-        self.submitted_answer = action.answer
-        self.score = score_answer(action.answer, self.sample.target)
+        questions = self.sample.questions
+        current = questions[self.question]
+        score = score_answer(action.answer, current.target)
+        verdict = ""
         if self.config.reveal_verdict:
-            verdict = "correct" if self.score.correct else "incorrect"
-            return f"Answer submitted: {verdict}. {self.score.explanation}", self.score.value
-        return "Answer submitted.", self.score.value
+            verdict = f": {'correct' if score.correct else 'incorrect'}. {score.explanation}"
+        if len(questions) == 1:
+            self.submitted = True
+            self.submitted_answer = action.answer
+            self.score = score
+            return f"Answer submitted{verdict or '.'}", score.value, True
+        self.sub_scores.append(score)
+        self.sub_answers.append(action.answer)
+        self.submitted_answer = list(self.sub_answers)
+        self.question += 1
+        if self.question < len(questions):
+            head = f"Answer {self.question} of {len(questions)} submitted{verdict or '.'}"
+            return f"{head}\n\n{render_followup(self.sample, self.question)}", 0.0, False
+        self.submitted = True
+        self.score = combine_scores(self.sub_scores, len(questions))
+        head = f"Answer {len(questions)} of {len(questions)} submitted{verdict or '.'}"
+        if self.config.reveal_verdict:
+            head += f" Episode: {self.score.explanation}"
+        return head, self.score.value, True
 
     def _list_tables(self, action: ListTables) -> tuple[str, None]:
         return self._inspector.database(action.database).list_tables(), None

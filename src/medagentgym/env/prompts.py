@@ -37,6 +37,14 @@ calls. Call `submit` with the final answer to end the episode: only the submitte
 def render_task(sample: Sample, *, action_format: str = "json", debug_hint: bool = False) -> str:
     """The first observation of an episode."""
     parts = [sample.prompt.strip()]
+    if sample.followups:
+        n = 1 + len(sample.followups)
+        parts.insert(0, (
+            f"This task is a conversation of {n} questions, asked one at a time. Submit the answer "
+            "to each question with the submit action; the next question follows (it may build on "
+            "earlier ones; your variables persist). Every answer is graded.\n\nQuestion 1 of "
+            f"{n}:"
+        ))
     if sample.resources:
         lines = [f"- {r.name} ({r.kind}){': ' + r.description if r.description else ''}" for r in sample.resources]
         parts.append("Resources:\n" + "\n".join(lines))
@@ -49,6 +57,16 @@ def render_task(sample: Sample, *, action_format: str = "json", debug_hint: bool
     else:
         parts.append(TOOL_ACTIONS)
     return "\n\n".join(parts)
+
+
+def render_followup(sample: Sample, index: int) -> str:
+    """The observation that asks question ``index`` (0-based, >= 1) of a sequential sample."""
+    question = sample.questions[index]
+    n = len(sample.questions)
+    return (
+        f"Question {index + 1} of {n}: {question.prompt.strip()}\n\n"
+        f"Answer format: {ANSWER_FORMATS[question.target.answer_type]}."
+    )
 
 
 # One system prompt per dataset family; a dataset names its family with a ``family`` attribute.

@@ -55,18 +55,24 @@ class OraclePolicy:
         episode._sample = sample
         return episode
 
-    def transform_answer(self, answer: Any, sample: Sample) -> Any:
+    def transform_answer(self, answer: Any, sample: Sample, answer_type: AnswerType) -> Any:
         return answer
 
     def _plan(self, turn: int, last_observation: str) -> dict[str, Any]:
+        """Turn 0 inspects; then, per question, run its reference solution and submit the answer
+        it printed (a sequential sample repeats that pair for every follow-up)."""
         assert self._sample is not None, "start_episode() first"
         sample = self._sample
         if turn == 0:
             has_db = any(r.kind == "sqlite" for r in sample.resources)
             return {"action": "list_tables"} if has_db else {"action": "list_files"}
-        if turn == 1:
-            return {"action": "execute_python", "code": _answer_probe(sample.solution.code)}
-        answer = self.transform_answer(_answer_from_observation(last_observation), sample)
+        questions = sample.questions
+        question, phase = divmod(turn - 1, 2)
+        question = min(question, len(questions) - 1)
+        if phase == 0:
+            return {"action": "execute_python", "code": _answer_probe(questions[question].solution.code)}
+        answer = _answer_from_observation(last_observation)
+        answer = self.transform_answer(answer, sample, questions[question].target.answer_type)
         return {"action": "submit", "answer": answer}
 
     async def aact(
@@ -117,5 +123,5 @@ class WrongAnswerPolicy(OraclePolicy):
 
     name = "wrong-answer"
 
-    def transform_answer(self, answer: Any, sample: Sample) -> Any:
-        return wrong_answer(answer, sample.answer_type)
+    def transform_answer(self, answer: Any, sample: Sample, answer_type: AnswerType) -> Any:
+        return wrong_answer(answer, answer_type)

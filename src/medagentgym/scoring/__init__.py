@@ -59,9 +59,10 @@ from medagentgym.scoring.parsing import (
     normalize_text,
     parse_answer,
 )
-from medagentgym.scoring.score import Score, score_answer
+from medagentgym.scoring.score import Score, combine_scores, score_answer
 
 __all__ = [
+    "combine_scores",
     "COMPARATORS",
     "DEFAULT_ABS_TOL",
     "DEFAULT_REL_TOL",

@@ -17,7 +17,7 @@ from medagentgym.catalog.sample import AnswerType, Target
 from medagentgym.scoring.comparators import COMPARATORS, parse_target
 from medagentgym.scoring.parsing import AnswerParseError, check_answer_bounds, parse_answer
 
-__all__ = ["Score", "score_answer"]
+__all__ = ["Score", "combine_scores", "score_answer"]
 
 
 class Score(BaseModel):
@@ -30,6 +30,26 @@ class Score(BaseModel):
     answer_type: AnswerType
     parsed: Any | None  # the parsed submission (JSON-able), None when it could not be parsed
     explanation: str  # how the answer was read and why it scored so
+    # The sub-scores of a sequential sample, one per question in order (empty otherwise).
+    parts: tuple[Score, ...] = ()
+
+
+def combine_scores(parts: list[Score], n_questions: int) -> Score:
+    """The score of a sequential episode: the mean of its sub-scores over all ``n_questions``
+    (an unanswered question counts 0); correct only when every question was answered right."""
+    if not parts or n_questions < len(parts):
+        raise ValueError("combine_scores needs 1..n_questions sub-scores")
+    n_right = sum(1 for p in parts if p.correct)
+    lines = [f"q{i + 1}: {'correct' if p.correct else 'wrong'}" for i, p in enumerate(parts)]
+    lines += [f"q{i + 1}: unanswered" for i in range(len(parts), n_questions)]
+    return Score(
+        value=sum(p.value for p in parts) / n_questions,
+        correct=n_right == n_questions,
+        answer_type=parts[0].answer_type,
+        parsed=[p.parsed for p in parts],
+        explanation=f"{n_right}/{n_questions} sub-answers correct (" + "; ".join(lines) + ")",
+        parts=tuple(parts),
+    )
 
 
 def score_answer(submitted: Any, target: Target) -> Score:
