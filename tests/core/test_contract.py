@@ -41,6 +41,7 @@ def test_category_contract(env, dataset: str, category: str) -> None:
             assert find_sample(sample.id) == sample
             view = sample.public_view()
             assert "target" not in view and "solution" not in view and "metadata" not in view
+            assert "followups" not in view
             good = run_episode(env, OraclePolicy(), sample, run_id="contract")
             assert good.success, (sample.id, good.status, good.score, good.steps[-2].observation[-500:])
             bad = run_episode(env, WrongAnswerPolicy(), sample, run_id="contract")

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Collection
+from typing import Generic, TypeVar
 
 from medagentgym.catalog.sample import Split
 
@@ -45,10 +45,59 @@ def draw_in_split(
     *,
     test_fraction: float = TEST_FRACTION,
     max_tries: int = 10_000,
+    exclude: Collection[str] = (),
 ) -> T:
-    """Draw candidates from ``propose`` until one whose key belongs to ``split``."""
+    """Draw candidates from ``propose`` until one whose key belongs to ``split`` and is not in
+    ``exclude`` (the keys already taken)."""
     for _ in range(max_tries):
         candidate = propose(rng)
-        if split_of(key(candidate), test_fraction) == split:
+        candidate_key = key(candidate)
+        if candidate_key not in exclude and split_of(candidate_key, test_fraction) == split:
             return candidate
-    raise RuntimeError(f"no candidate in split {split!r} after {max_tries} draws")
+    taken = f" ({len(exclude)} instances already taken: the parameter space may be exhausted)" if exclude else ""
+    raise RuntimeError(f"no new candidate in split {split!r} after {max_tries} draws{taken}")
+
+
+class DistinctSequence(Generic[T]):
+    """The instances of one (category, split, seed) slot sequence, none repeated.
+
+    Index ``i`` is drawn from its own random stream (``rng_at(i)``) but must differ from every
+    instance at indices ``0..i-1``; so index ``i`` is defined by the ones before it and they are
+    drawn first (once: the sequence is kept). That is what makes a catalog of N samples hold N
+    distinct questions, and the same N on every machine.
+    """
+
+    def __init__(
+        self,
+        split: Split,
+        rng_at: Callable[[int], random.Random],
+        key: Callable[[T], str],
+        *,
+        test_fraction: float = TEST_FRACTION,
+        max_tries: int = 10_000,
+    ) -> None:
+        self.split = split
+        self.rng_at = rng_at
+        self.key = key
+        self.test_fraction = test_fraction
+        self.max_tries = max_tries
+        self.items: list[T] = []
+        self.keys: set[str] = set()
+
+    def get(self, index: int, propose: Callable[[random.Random], T]) -> T:
+        """The instance at ``index``, drawing the missing ones before it with ``propose``."""
+        if index < 0:
+            raise IndexError(f"sample index must be >= 0, not {index}")
+        while len(self.items) <= index:
+            candidate = draw_in_split(
+                self.rng_at(len(self.items)),
+                self.split,
+                propose,
+                self.key,
+                test_fraction=self.test_fraction,
+                max_tries=self.max_tries,
+                exclude=self.keys,
+            )
+            self.items.append(candidate)
+            self.keys.add(self.key(candidate))
+        return self.items[index]

@@ -30,14 +30,16 @@ EHRSQL questions are answered by gold SQL in the SQLite dialect. Three facts sha
 from __future__ import annotations
 
 import math
+import random
 import re
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from medagentgym.catalog.sample import AnswerType
+from medagentgym.catalog.sample import AnswerType, Split
+from medagentgym.catalog.splits import DistinctSequence, rng_for, stable_hash
 from medagentgym.readonly_sql import QueryTimeoutError, connect_readonly, fetch_limited, time_limit
 from medagentgym.untrusted import (
     MAX_FILE_JSON_DEPTH,
@@ -46,7 +48,7 @@ from medagentgym.untrusted import (
     iter_jsonl,
     loads_bounded,
 )
-from medagentgym.world import WORLD_NOW
+from medagentgym.world import WORLD_NOW, stamp_of
 
 #: The moment EHRSQL's MIMIC-III and eICU questions treat as "now" (the world's fixed now).
 MIMIC_III_NOW = WORLD_NOW
@@ -221,6 +223,57 @@ def solution_code(sql: str, db_name: str, answer_type: AnswerType) -> str:
         f"{_TEXT_SOURCE}"
         f"answer = {_ROWS_TO_ANSWER[answer_type]}\n"
     )
+
+
+# --------------------------------------------------------------------------- distinct instances
+
+_I = TypeVar("_I")
+
+
+class InstanceDrawer(Generic[_I]):
+    """Generated instances per (database build, category, split, seed), none repeated in a split.
+
+    Sample ``index`` of a category is the ``index``-th *distinct* instance of its slot sequence
+    (``catalog.splits.DistinctSequence``); the sequence is kept for the life of the process and
+    belongs to one build of the database (its stamp is part of the key), so a rebuilt database
+    starts fresh sequences. ``propose(con, rng)`` returns a candidate whose first element has a
+    ``key`` (the content key).
+    """
+
+    def __init__(self, dataset: str) -> None:
+        self.dataset = dataset
+        self._sequences: dict[tuple[str, int | None, str, str, int], DistinctSequence[_I]] = {}
+
+    def draw(
+        self,
+        db_path: Path,
+        category: str,
+        split: Split,
+        index: int,
+        seed: int,
+        propose: Callable[[sqlite3.Connection, random.Random], _I],
+    ) -> _I:
+        slot = (str(db_path), stamp_of(db_path), category, split, seed)
+        sequence = self._sequences.get(slot)
+        if sequence is None:
+            sequence = DistinctSequence(
+                split,
+                lambda j: rng_for(self.dataset, category, split, j, seed),
+                key=lambda candidate: candidate[0].key,  # type: ignore[index]
+            )
+            self._sequences[slot] = sequence
+        if index < len(sequence.items):
+            return sequence.items[index]
+        con = connect_readonly(db_path)
+        try:
+            return sequence.get(index, lambda rng: propose(con, rng))
+        finally:
+            con.close()
+
+
+def wording_rng(key: str, index: int, seed: int) -> random.Random:
+    """The random stream that picks a question's paraphrase (apart from the instance's draw)."""
+    return random.Random(stable_hash("wording", key, index, seed))
 
 
 # --------------------------------------------------------------------------- task files

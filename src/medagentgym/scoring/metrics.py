@@ -114,6 +114,8 @@ def _vote_key(trajectory: Trajectory) -> str | None:
     if not trajectory.submitted:
         return None
     answer = trajectory.submitted_answer
+    if trajectory.score is not None and trajectory.score.parts:  # a sequence votes with all parts
+        return "parts:" + json.dumps([p.parsed for p in trajectory.score.parts], sort_keys=True, default=str)
     if trajectory.score is not None:
         try:
             parsed = parse_answer(answer, trajectory.score.answer_type)
