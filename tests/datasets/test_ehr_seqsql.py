@@ -27,7 +27,7 @@ def run_solution(code: str, db: str):
 def test_categories_and_full_counts() -> None:
     cats = DATASET.categories()
     assert len(cats) >= 4
-    full = [c.params["full_counts"] for c in cats]
+    full = [c.full_counts for c in cats]
     assert sum(f["train"] for f in full) >= 18_950 and sum(f["test"] for f in full) >= 7_913
     for cat in cats:
         for questions in cat.params["templates"].values():

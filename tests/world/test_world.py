@@ -196,3 +196,20 @@ def test_outcomes_are_predictable_from_first_day_features(con: sqlite3.Connectio
     predicted = cross_val_predict(model, data[features], data[outcome], cv=folds, method="predict_proba")[:, 1]
     auroc = roc_auc_score(data[outcome], predicted)
     assert auroc >= 0.70, f"{outcome}: AUROC {auroc:.3f}"
+
+
+def test_every_code_the_clinical_model_uses_is_in_the_dictionaries(con: sqlite3.Connection) -> None:
+    """A code missing from d_icd_* would vanish from every view that joins on titles."""
+    from medagentgym.world import clinical
+
+    dx = {r[0] for r in con.execute("select icd9_code from d_icd_diagnoses")}
+    sg = {r[0] for r in con.execute("select icd9_code from d_icd_procedures")}
+    used_dx = {c for cond in clinical.CONDITIONS for c in cond.codes}
+    used_dx |= {c for problem in clinical.PROBLEMS for c in problem.codes}
+    used_sg = {c for problem in clinical.PROBLEMS for c in problem.procedures}
+    assert used_dx <= dx and used_sg <= sg
+    assert one(con, "select count(*) from diagnoses_icd where icd9_code not in (select icd9_code from d_icd_diagnoses)") == 0
+    assert one(con, "select count(*) from procedures_icd where icd9_code not in (select icd9_code from d_icd_procedures)") == 0
+    drugs = {r[0] for r in con.execute("select distinct drug from prescriptions")}
+    for name in {d for cond in clinical.CONDITIONS for d in cond.drugs} | {d for p in clinical.PROBLEMS for d in p.drugs}:
+        assert name in drugs, name

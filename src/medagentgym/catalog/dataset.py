@@ -26,9 +26,15 @@ class Category(BaseModel):
     title: str
     answer_type: AnswerType
     counts: dict[str, int] = Field(default_factory=lambda: {"train": 0, "test": 0})
+    # The instance counts of the original benchmark's full split, where a dataset can generate
+    # them (the default catalog uses ``counts``); empty when not declared.
+    full_counts: dict[str, int] = Field(default_factory=dict)
     params: dict[str, Any] = Field(default_factory=dict)
 
-    def count(self, split: Split) -> int:
+    def count(self, split: Split, *, full: bool = False) -> int:
+        """Samples of ``split`` in the default catalog, or at the full scale with ``full``."""
+        if full and self.full_counts:
+            return int(self.full_counts.get(split, 0))
         return int(self.counts.get(split, 0))
 
 

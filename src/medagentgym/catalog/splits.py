@@ -75,29 +75,57 @@ class DistinctSequence(Generic[T]):
         *,
         test_fraction: float = TEST_FRACTION,
         max_tries: int = 10_000,
+        stratum: Callable[[T], str] | None = None,
     ) -> None:
         self.split = split
+        self.stratum = stratum
         self.rng_at = rng_at
         self.key = key
         self.test_fraction = test_fraction
         self.max_tries = max_tries
         self.items: list[T] = []
         self.keys: set[str] = set()
+        self.duplicates = 0  # in-split candidates rejected because their key was taken
+        # per stratum (e.g. question template): instances taken and repeats rejected
+        self.taken_by: dict[str, int] = {}
+        self.duplicates_by: dict[str, int] = {}
 
     def get(self, index: int, propose: Callable[[random.Random], T]) -> T:
         """The instance at ``index``, drawing the missing ones before it with ``propose``."""
         if index < 0:
             raise IndexError(f"sample index must be >= 0, not {index}")
         while len(self.items) <= index:
-            candidate = draw_in_split(
-                self.rng_at(len(self.items)),
-                self.split,
-                propose,
-                self.key,
-                test_fraction=self.test_fraction,
-                max_tries=self.max_tries,
-                exclude=self.keys,
-            )
+            rng = self.rng_at(len(self.items))
+            for _ in range(self.max_tries):
+                candidate = propose(rng)
+                candidate_key = self.key(candidate)
+                if split_of(candidate_key, self.test_fraction) != self.split:
+                    continue
+                if candidate_key in self.keys:
+                    self.duplicates += 1
+                    name = self.stratum(candidate) if self.stratum else ""
+                    self.duplicates_by[name] = self.duplicates_by.get(name, 0) + 1
+                    continue
+                break
+            else:
+                raise RuntimeError(
+                    f"no new candidate in split {self.split!r} after {self.max_tries} draws "
+                    f"({len(self.items)} instances taken: the parameter space may be exhausted)"
+                )
             self.items.append(candidate)
-            self.keys.add(self.key(candidate))
+            self.keys.add(candidate_key)
+            name = self.stratum(candidate) if self.stratum else ""
+            self.taken_by[name] = self.taken_by.get(name, 0) + 1
         return self.items[index]
+
+    def estimated_space(self) -> float:
+        """An estimate of how many distinct instances this split can hold.
+
+        Each in-split draw after ``j`` instances are taken repeats one with chance about
+        ``j / size``, so after ``m`` instances the expected number of repeats is ``m**2 / (2 *
+        size)``. The estimate is summed over strata (question templates, whose spaces differ
+        widely; a small one saturating says little about the others). Uneven draw
+        probabilities inside a stratum only add repeats, so the estimate errs low. A stratum
+        without a repeat yet (whose estimate is unbounded) counts as if one had occurred.
+        """
+        return sum(m * m / (2 * max(self.duplicates_by.get(name, 0), 1)) for name, m in self.taken_by.items())

@@ -40,7 +40,12 @@ from typing import Any, Generic, TypeVar
 
 from medagentgym.catalog.sample import AnswerType, Split
 from medagentgym.catalog.splits import DistinctSequence, rng_for, stable_hash
-from medagentgym.readonly_sql import QueryTimeoutError, connect_readonly, fetch_limited, time_limit
+from medagentgym.readonly_sql import (
+    QueryTimeoutError,
+    connect_readonly,
+    fetch_limited,
+    time_limit,
+)
 from medagentgym.untrusted import (
     MAX_FILE_JSON_DEPTH,
     UntrustedJSONError,
@@ -260,6 +265,7 @@ class InstanceDrawer(Generic[_I]):
                 split,
                 lambda j: rng_for(self.dataset, category, split, j, seed),
                 key=lambda candidate: candidate[0].key,  # type: ignore[index]
+                stratum=lambda candidate: getattr(candidate[0], "template", ""),  # type: ignore[index]
             )
             self._sequences[slot] = sequence
         if index < len(sequence.items):
@@ -269,6 +275,14 @@ class InstanceDrawer(Generic[_I]):
             return sequence.get(index, lambda rng: propose(con, rng))
         finally:
             con.close()
+
+    def estimated_space(self, category: str, split: Split, seed: int = 0) -> float:
+        """The estimated number of distinct instances of ``category`` in ``split``, from the
+        repeats seen while drawing the sequence so far (``DistinctSequence.estimated_space``);
+        0 before anything was drawn."""
+        found = [seq for (_, _, cat, sp, sd), seq in self._sequences.items()
+                 if (cat, sp, sd) == (category, split, seed)]
+        return max((seq.estimated_space() for seq in found if seq.items), default=0.0)
 
 
 def wording_rng(key: str, index: int, seed: int) -> random.Random:

@@ -11,17 +11,22 @@ schema filled from it. The world's ``latent`` and ``outcomes`` tables never ente
 
 from medagentgym.world.build import (
     HIDDEN_TABLES,
+    SIZE_VARIABLE,
+    WorldSizeError,
     build_view,
     build_world,
     stamp_of,
     view_path,
     world_path,
+    world_size,
     world_stamp,
 )
 from medagentgym.world.generate import MIMIC_TABLES, N_PATIENTS, SEED, WORLD_NOW
 
 __all__ = [
     "HIDDEN_TABLES",
+    "SIZE_VARIABLE",
+    "WorldSizeError",
     "MIMIC_TABLES",
     "N_PATIENTS",
     "SEED",
@@ -31,5 +36,6 @@ __all__ = [
     "stamp_of",
     "view_path",
     "world_path",
+    "world_size",
     "world_stamp",
 ]

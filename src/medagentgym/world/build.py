@@ -22,22 +22,55 @@ from pathlib import Path
 from medagentgym.catalog.splits import stable_hash
 from medagentgym.paths import cache_dir, dataset_cache_dir
 from medagentgym.world import vocab
-from medagentgym.world.generate import BUILD_VERSION, N_PATIENTS, SEED, VOCAB_FILES, write_world
+from medagentgym.world.generate import (
+    BUILD_VERSION,
+    N_PATIENTS,
+    SEED,
+    VOCAB_FILES,
+    write_world,
+)
 
 #: Tables of the world that no view may copy: the generator's hidden truth.
 HIDDEN_TABLES: tuple[str, ...] = ("latent", "outcomes")
+#: The environment variable that sets the world's size (patients) for every dataset built on it.
+SIZE_VARIABLE = "MEDAGENTGYM_WORLD_PATIENTS"
+MIN_PATIENTS, MAX_PATIENTS = 20, 200_000
 
 
-def world_path(n_patients: int = N_PATIENTS) -> Path:
-    """Where the world of ``n_patients`` lives in the cache."""
+class WorldSizeError(ValueError):
+    """A world size setting that is not a whole number of patients in the accepted range."""
+
+
+def world_size() -> int:
+    """Patients in the world datasets use: ``$MEDAGENTGYM_WORLD_PATIENTS`` or 1,000.
+
+    The default catalog fits the default world; the paper's full-split instance counts need a
+    larger one for the datasets whose questions are keyed by patient (docs/world.md).
+    """
+    raw = os.environ.get(SIZE_VARIABLE, "").strip()
+    if not raw:
+        return N_PATIENTS
+    try:
+        size = int(raw)
+    except ValueError:
+        raise WorldSizeError(f"{SIZE_VARIABLE}={raw[:40]!r} is not a whole number of patients") from None
+    if not MIN_PATIENTS <= size <= MAX_PATIENTS:
+        raise WorldSizeError(f"{SIZE_VARIABLE}={size} is outside {MIN_PATIENTS}..{MAX_PATIENTS}")
+    return size
+
+
+def world_path(n_patients: int | None = None) -> Path:
+    """Where the world of ``n_patients`` (default: ``world_size()``) lives in the cache."""
+    n_patients = n_patients or world_size()
     folder = cache_dir() / "world"
     folder.mkdir(parents=True, exist_ok=True)
     suffix = "" if n_patients == N_PATIENTS else f"-{n_patients}"
     return folder / f"world{suffix}.sqlite"
 
 
-def world_stamp(seed: int = SEED, n_patients: int = N_PATIENTS) -> int:
+def world_stamp(seed: int = SEED, n_patients: int | None = None) -> int:
     """A 31-bit fingerprint of everything the world depends on (fits ``PRAGMA user_version``)."""
+    n_patients = n_patients or world_size()
     texts = [vocab.read_text(name) for name in VOCAB_FILES]
     return stable_hash("world", BUILD_VERSION, seed, n_patients, *texts) & 0x7FFF_FFFF
 
@@ -81,14 +114,16 @@ def build_world(
     *,
     force: bool = False,
     seed: int = SEED,
-    n_patients: int = N_PATIENTS,
+    n_patients: int | None = None,
     path: Path | None = None,
 ) -> Path:
-    """The world database of ``n_patients`` (built on first use; idempotent).
+    """The world database of ``n_patients`` (default ``world_size()``; built on first use,
+    idempotent).
 
     ``path`` builds elsewhere than the cache (tests, a second seed); the size is a build
     parameter, so a larger world gives more distinct question instances.
     """
+    n_patients = n_patients or world_size()
     target = path or world_path(n_patients)
     stamp = world_stamp(seed, n_patients)
     if force or stamp_of(target) != stamp:
@@ -96,8 +131,10 @@ def build_world(
     return target
 
 
-def view_path(name: str, n_patients: int = N_PATIENTS) -> Path:
-    """Where the view called ``name`` lives: ``<cache>/datasets/<name>/<name>.sqlite``."""
+def view_path(name: str, n_patients: int | None = None) -> Path:
+    """Where the view called ``name`` lives: ``<cache>/datasets/<name>/<name>.sqlite`` (with a
+    ``-<patients>`` suffix for a world of another size than the default)."""
+    n_patients = n_patients or world_size()
     suffix = "" if n_patients == N_PATIENTS else f"-{n_patients}"
     return dataset_cache_dir(name) / f"{name}{suffix}.sqlite"
 
@@ -110,7 +147,7 @@ def build_view(
     populate: Callable[[sqlite3.Connection], None],
     indexes: str = "",
     force: bool = False,
-    n_patients: int = N_PATIENTS,
+    n_patients: int | None = None,
     path: Path | None = None,
 ) -> Path:
     """Write the view ``name`` of the world and return its path.
@@ -121,6 +158,7 @@ def build_view(
     ``populate``, so editing any of them rebuilds the view. The view is refused if it holds a
     table named like one of the world's hidden tables.
     """
+    n_patients = n_patients or world_size()
     world = build_world(n_patients=n_patients)
     target = path or view_path(name, n_patients)
     try:

@@ -107,7 +107,7 @@ PROBLEMS: tuple[Problem, ...] = (
             ("0066", "3722"), ("aspirin", "heparin", "clopidogrel bisulfate"),
             {"troponin i": 25.0, "troponin t": 25.0, "creatine kinase (ck)": 3.0,
              "ck-mb index": 2.0}, {}),
-    Problem("stroke", "stroke", 6, 0.4, ("43491", "3420"), (), ("aspirin",), {}, {}),
+    Problem("stroke", "stroke", 6, 0.4, ("43491", "34290"), (), ("aspirin",), {}, {}),
     Problem("copd exacerbation", "copd exacerbation", 6, 0.2, ("49121",), (),
             ("methylprednisolone sodium succ", "albuterol 0.083% neb soln"),
             {"pco2": 1.5, "ph": -0.8}, {"sao2": -2.5}, respiratory=True, specimens=("sputum",)),

@@ -58,7 +58,8 @@ class EhrSeqSql:
                 title=r["title"],
                 answer_type=AnswerType(r["answer_type"]),
                 counts=dict(r["counts"]),
-                params={"templates": r["templates"], "full_counts": dict(r["full"])},
+                full_counts=dict(r["full"]),
+                params={"templates": r["templates"]},
             )
             for r in rows
         ]

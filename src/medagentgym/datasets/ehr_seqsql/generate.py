@@ -320,49 +320,72 @@ def _comparison(ctx: Ctx, rng: random.Random, template: str) -> SeqInstance | No
             _ordered_q("chartevents.valuenum", "chartevents.charttime", f"{body} order by chartevents.charttime desc", N),
             _q(f"select ( {last} ) < ( {first} )", B),
         ], patient=p, vital=vital)
-    # cost_first_last_visit
-    p = _discharged_patient(ctx, rng, min_visits=2)
-    if p is None:
+    # cost_two_visits
+    pair = _visit_pair(ctx, rng)
+    if pair is None:
         return None
-    last_adm = (f"{_adm(p)} and admissions.dischtime is not null order by admissions.admittime desc limit 1")
-    first_cost = f"select sum(cost.cost) from cost where cost.hadm_id in ( {_first_adm(p)} )"
-    last_cost = f"select sum(cost.cost) from cost where cost.hadm_id in ( {last_adm} )"
+    p, i, j = pair
+    cost_a = f"select sum(cost.cost) from cost where cost.hadm_id in ( {_nth_adm(p, i)} )"
+    cost_b = f"select sum(cost.cost) from cost where cost.hadm_id in ( {_nth_adm(p, j)} )"
     return _seq(f, template, [
-        _q(first_cost, N),
-        _q(last_cost, N),
-        _q(f"select ( {last_cost} ) > ( {first_cost} )", B),
-    ], patient=p)
+        _q(cost_a, N),
+        _q(cost_b, N),
+        _q(f"select ( {cost_b} ) > ( {cost_a} )", B),
+    ], patient=p, visit_a=_ORDINALS[i - 1], visit_b=_ORDINALS[j - 1])
 
 
 # --------------------------------------------------------------------------- set operations
 
+_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth")
 
-def _set_operations(ctx: Ctx, rng: random.Random, template: str) -> SeqInstance | None:
-    f = "set_operations"
+
+def _nth_adm(p: int, k: int) -> str:
+    """The k-th (1-based) completed hospital visit of patient ``p``."""
+    return (f"{_adm(p)} and admissions.dischtime is not null order by admissions.admittime asc "
+            f"limit 1 offset {k - 1}")
+
+
+def _visit_pair(ctx: Ctx, rng: random.Random) -> tuple[int, int, int] | None:
+    """A patient with two or more completed visits and two of them (i < j, 1-based)."""
     p = _discharged_patient(ctx, rng, min_visits=2)
     if p is None:
         return None
-    first = _first_adm(p)
-    second = (f"{_adm(p)} and admissions.dischtime is not null order by admissions.admittime asc "
-              "limit 1 offset 1")
+    n = min(int(ctx.one("select count(*) from admissions where subject_id = ? and dischtime is not null", p)),
+            len(_ORDINALS))
+    i, j = sorted(rng.sample(range(1, n + 1), 2))
+    return p, i, j
+
+
+def _set_operations(ctx: Ctx, rng: random.Random, template: str) -> SeqInstance | None:
+    f = "set_operations"
+    pair = _visit_pair(ctx, rng)
+    if pair is None:
+        return None
+    p, i, j = pair
+    a, b = _nth_adm(p, i), _nth_adm(p, j)
+    words = {"visit_a": _ORDINALS[i - 1], "visit_b": _ORDINALS[j - 1]}
     if template == "drugs_two_visits":
-        drugs = lambda adm: f"select prescriptions.drug from prescriptions where prescriptions.hadm_id in ( {adm} )"  # noqa: E731
-        return _seq(f, template, [
-            _q(f"select distinct prescriptions.drug from prescriptions where prescriptions.hadm_id in ( {first} )", S),
-            _q(f"select distinct prescriptions.drug from prescriptions where prescriptions.hadm_id in ( {second} )", S),
-            _q(f"select distinct t.drug from ( {drugs(first)} intersect {drugs(second)} ) as t", S),
-            _q(f"select count(*) from ( {drugs(second)} except {drugs(first)} ) as t", I),
-        ], patient=p)
-    # diagnoses_two_visits
-    codes = lambda adm: f"select diagnoses_icd.icd9_code from diagnoses_icd where diagnoses_icd.hadm_id in ( {adm} )"  # noqa: E731
-    title = ("select distinct d_icd_diagnoses.short_title from d_icd_diagnoses where "
-             "d_icd_diagnoses.icd9_code in ")
+        items = lambda adm: f"select prescriptions.drug from prescriptions where prescriptions.hadm_id in ( {adm} )"  # noqa: E731
+        show = lambda inner: f"select distinct t.drug from ( {inner} ) as t"  # noqa: E731
+    elif template == "routes_two_visits":
+        items = lambda adm: f"select prescriptions.route from prescriptions where prescriptions.hadm_id in ( {adm} )"  # noqa: E731
+        show = lambda inner: f"select distinct t.route from ( {inner} ) as t"  # noqa: E731
+    elif template == "labs_two_visits":
+        items = lambda adm: (  # noqa: E731
+            "select d_labitems.label from d_labitems where d_labitems.itemid in ( select "
+            f"labevents.itemid from labevents where labevents.hadm_id in ( {adm} ) )")
+        show = lambda inner: f"select distinct t.label from ( {inner} ) as t"  # noqa: E731
+    else:  # diagnoses_two_visits
+        items = lambda adm: (  # noqa: E731
+            "select d_icd_diagnoses.short_title from d_icd_diagnoses where d_icd_diagnoses.icd9_code "
+            f"in ( select diagnoses_icd.icd9_code from diagnoses_icd where diagnoses_icd.hadm_id in ( {adm} ) )")
+        show = lambda inner: f"select distinct t.short_title from ( {inner} ) as t"  # noqa: E731
     return _seq(f, template, [
-        _q(f"{title}( {codes(first)} )", S),
-        _q(f"{title}( {codes(second)} )", S),
-        _q(f"{title}( {codes(first)} intersect {codes(second)} )", S),
-        _q(f"select count(*) from ( {codes(second)} except {codes(first)} ) as t", I),
-    ], patient=p)
+        _q(show(items(a)), S),
+        _q(show(items(b)), S),
+        _q(show(f"{items(a)} intersect {items(b)}"), S),
+        _q(f"select count(*) from ( {items(b)} except {items(a)} ) as t", I),
+    ], patient=p, **words)
 
 
 FAMILIES: dict[str, Callable[[Ctx, random.Random, str], SeqInstance | None]] = {

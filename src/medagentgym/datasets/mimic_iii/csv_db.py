@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from medagentgym.catalog.splits import stable_hash
+from medagentgym.paths import dataset_cache_dir
 from medagentgym.world import MIMIC_TABLES as TABLES
 from medagentgym.world import vocab
-from medagentgym.paths import dataset_cache_dir
 
 CHUNK_ROWS = 200_000
 _FALLBACKS = {("microbiologyevents", "charttime"): "chartdate"}

@@ -384,12 +384,13 @@ def _intake_output(ctx: Ctx, rng: random.Random, template: str) -> Instance | No
 
 def _microbiology(ctx: Ctx, rng: random.Random, template: str) -> Instance | None:
     f = "microbiology"
-    if template == "last_specimen_first_visit":
+    if template in ("last_specimen_first_visit", "first_specimen_first_visit"):
         p = ctx.row(rng, "microbiologyevents", "subject_id")[0]
+        order = "desc" if template.startswith("last") else "asc"
         sql, tie = _ordered(
             "microbiologyevents.spec_type_desc", "microbiologyevents.charttime",
             f"from microbiologyevents where microbiologyevents.hadm_id in ( {_first_adm(p)} ) "
-            "order by microbiologyevents.charttime desc",
+            f"order by microbiologyevents.charttime {order}",
         )
         return _inst(f, template, sql, tie, patient=p)
     row = ctx.row(rng, "microbiologyevents", "subject_id, spec_type_desc", "org_name is not null")
@@ -400,7 +401,7 @@ def _microbiology(ctx: Ctx, rng: random.Random, template: str) -> Instance | Non
         "microbiologyevents.org_name", "microbiologyevents.charttime",
         f"from microbiologyevents where microbiologyevents.hadm_id in ( {_adm(p)} ) and "
         f"microbiologyevents.spec_type_desc = '{specimen}' and microbiologyevents.org_name "
-        "is not null order by microbiologyevents.charttime asc",
+        f"is not null order by microbiologyevents.charttime {'desc' if template == 'last_organism' else 'asc'}",
     )
     return _inst(f, template, sql, tie, patient=p, specimen=specimen)
 
@@ -432,6 +433,14 @@ def _cost(ctx: Ctx, rng: random.Random, template: str) -> Instance | None:
                "cost.event_id in ( select labevents.row_id from labevents where "
                f"labevents.itemid in {_lab_items(lab)} )")
         return _inst(f, template, sql, lab=lab)
+    if template == "drug_total_first_visit":
+        p, hadm, drug = ctx.row(rng, "prescriptions", "subject_id, hadm_id, drug")
+        if "'" in drug or ctx.one(_first_adm(p)) != hadm:
+            return None
+        sql = ("select sum(cost.cost) from cost where cost.event_type = 'prescriptions' and "
+               "cost.event_id in ( select prescriptions.row_id from prescriptions where "
+               f"prescriptions.hadm_id in ( {_first_adm(p)} ) and prescriptions.drug = '{drug}' )")
+        return _inst(f, template, sql, patient=p, drug=drug)
     drug = ctx.row(rng, "prescriptions", "drug")[0]
     if "'" in drug:
         return None
