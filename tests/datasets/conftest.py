@@ -11,9 +11,9 @@ import pytest
 
 
 @pytest.fixture(scope="session")
-def mimic_iii_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A cache dir holding the embedded MIMIC-III database, built once per test session."""
-    cache = tmp_path_factory.mktemp("mimic_iii_cache")
+def mimic_iii_cache(world_cache: Path) -> Iterator[Path]:
+    """The shared world cache with the MIMIC-III view built, once per test session."""
+    cache = world_cache
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MEDAGENTGYM_CACHE", str(cache))
         from medagentgym.datasets.mimic_iii import DATASET
@@ -27,5 +27,53 @@ def mimic_iii_env(mimic_iii_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Pat
     """Point MEDAGENTGYM_CACHE at the session's built cache for one test; returns the DB path."""
     monkeypatch.setenv("MEDAGENTGYM_CACHE", str(mimic_iii_cache))
     from medagentgym.datasets.mimic_iii import DATASET
+
+    return DATASET.db_path()
+
+
+# --------------------------------------------------------------------------- treqs
+
+
+@pytest.fixture(scope="session")
+def treqs_cache(world_cache: Path) -> Iterator[Path]:
+    """The shared world cache with the treqs view built, once per test session."""
+    cache = world_cache
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MEDAGENTGYM_CACHE", str(cache))
+        from medagentgym.datasets.treqs import DATASET
+
+        DATASET.build()
+    yield cache
+
+
+@pytest.fixture
+def treqs_env(treqs_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point MEDAGENTGYM_CACHE at the session's treqs cache for one test; returns the view's path."""
+    monkeypatch.setenv("MEDAGENTGYM_CACHE", str(treqs_cache))
+    from medagentgym.datasets.treqs import DATASET
+
+    return DATASET.db_path()
+
+
+# --------------------------------------------------------------------------- eicu
+
+
+@pytest.fixture(scope="session")
+def eicu_cache(world_cache: Path) -> Iterator[Path]:
+    """The shared world cache with the eicu view built, once per test session."""
+    cache = world_cache
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MEDAGENTGYM_CACHE", str(cache))
+        from medagentgym.datasets.eicu import DATASET
+
+        DATASET.build()
+    yield cache
+
+
+@pytest.fixture
+def eicu_env(eicu_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point MEDAGENTGYM_CACHE at the session's eicu cache for one test; returns the view's path."""
+    monkeypatch.setenv("MEDAGENTGYM_CACHE", str(eicu_cache))
+    from medagentgym.datasets.eicu import DATASET
 
     return DATASET.db_path()

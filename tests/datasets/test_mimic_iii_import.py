@@ -48,7 +48,9 @@ def test_import_official_file(mimic_iii_env: Path, tmp_path: Path) -> None:
     out = tmp_path / "official.jsonl"
     report = DATASET.import_file(reference_file(), out)
     assert report.rows_read == report.details["gold_executed"] and report.details["gold_errors"] == 0
-    assert 0 < report.samples_written == report.details["gold_nonempty"]
+    # Re-anchoring turns rows about absent patients and items into answerable ones.
+    assert report.details["gold_nonempty_before"] < report.samples_written == report.details["answerable"]
+    assert report.details["reanchored"] > 0
     assert report.rows_skipped == report.details["skipped_empty"] == report.rows_read - report.samples_written
     samples = read_samples(out)
     assert {s.id for s in samples} == {json.loads(x)["id"] for x in out.read_text().splitlines()}
@@ -80,6 +82,7 @@ def test_import_synthetic_rows_with_a_corrupt_line(mimic_iii_env: Path, tmp_path
     assert report.samples_written == 3
     assert report.rows_skipped == 2
     assert report.details["gold_executed"] == 3 and report.details["gold_errors"] == 1
+    assert report.details["errors"]["error"] == 1 and report.details["reanchored"] == 0
     assert any("line 3" in m for m in report.messages)
     assert any("r4" in m for m in report.messages)
     by_id = {s.metadata["official_id"]: s for s in read_samples(out)}
@@ -152,8 +155,9 @@ def test_import_over_user_csv_folder(mimic_iii_env: Path, tmp_path: Path) -> Non
     assert report.details["db_kind"] == "user_csv"
     assert Path(report.details["db"]).parent.parent == mimic_iii_env.parent
     assert report.details["gold_executed"] == 7
-    assert report.details["gold_nonempty"] == report.samples_written == 6  # the empty cost table sums to NULL
-    assert report.details["skipped_empty"] == 1
+    assert report.details["reanchor_mode"] == "empty"  # real data: only empty results are re-anchored
+    assert report.details["gold_nonempty_before"] == report.samples_written == 6  # the empty cost table sums to NULL
+    assert report.details["skipped_empty"] == 1 and report.details["reanchored"] == 0
     text = " ".join(report.messages)
     assert "table cost" in text and "left empty" in text
     assert "admissions.age computed" in text

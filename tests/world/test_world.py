@@ -38,9 +38,10 @@ def one(con: sqlite3.Connection, sql: str) -> object:
     return con.execute(sql).fetchone()[0]
 
 
-@pytest.fixture(scope="module")
-def world() -> Path:
-    """The default world of the test session's cache."""
+@pytest.fixture
+def world(world_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The default world, from the test session's shared world cache."""
+    monkeypatch.setenv("MEDAGENTGYM_CACHE", str(world_cache))
     return build_world()
 
 
@@ -213,3 +214,18 @@ def test_every_code_the_clinical_model_uses_is_in_the_dictionaries(con: sqlite3.
     drugs = {r[0] for r in con.execute("select distinct drug from prescriptions")}
     for name in {d for cond in clinical.CONDITIONS for d in cond.drugs} | {d for p in clinical.PROBLEMS for d in p.drugs}:
         assert name in drugs, name
+
+
+def test_world_size_setting_is_validated(monkeypatch: pytest.MonkeyPatch) -> None:
+    from medagentgym.world import N_PATIENTS, SIZE_VARIABLE, WorldSizeError, view_path, world_size
+
+    monkeypatch.delenv(SIZE_VARIABLE, raising=False)
+    assert world_size() == N_PATIENTS
+    default_view = view_path("mimic_iii")
+    monkeypatch.setenv(SIZE_VARIABLE, "5000")
+    assert world_size() == 5000 and view_path("mimic_iii").name == "mimic_iii-5000.sqlite"
+    assert view_path("mimic_iii") != default_view
+    for bad in ("abc", "12.5", "5", "10000000", "-3"):
+        monkeypatch.setenv(SIZE_VARIABLE, bad)
+        with pytest.raises(WorldSizeError, match=SIZE_VARIABLE):
+            world_size()

@@ -1,0 +1,328 @@
+"""One import loop for the EHRSQL-style datasets (mimic_iii, eicu, treqs).
+
+Every such dataset imports its official task file the same way: read the rows (untrusted, one
+line at a time), prepare and run each gold query read-only under a time limit, re-anchor the row
+onto present values when its literals are absent or its result is empty (``_reanchor``), infer
+the answer type, build a Sample whose reference solution reproduces the target, and write the
+samples atomically. Only small things differ per dataset; they are the fields of
+:class:`ImportConfig`, so a dataset's ``import_file`` is a few lines.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from medagentgym.catalog.dataset import ImportReport
+from medagentgym.catalog.sample import (
+    AnswerType,
+    Resource,
+    Sample,
+    Solution,
+    Split,
+    Target,
+)
+from medagentgym.datasets._ehrsql import (
+    GOLD_QUERY_TIME_LIMIT_S,
+    MIMIC_III_NOW,
+    GoldQueryError,
+    answer_from_rows,
+    infer_answer_type,
+    is_nonempty,
+    prepare_query,
+    read_task_rows,
+    run_gold_query,
+    solution_code,
+)
+from medagentgym.datasets._reanchor import (
+    Reanchored,
+    Reanchorer,
+    SlotSpace,
+    find_slots,
+    repair_quotes,
+)
+from medagentgym.readonly_sql import connect_readonly
+from medagentgym.untrusted import model_json, write_lines_atomic
+
+#: When a row is re-anchored: ``absent`` when an entity it names is absent from the database or
+#: its result is empty (the embedded synthetic databases), ``empty`` only when its result is
+#: empty (a user's real database, where the official literals exist), ``off`` never.
+ReanchorMode = Literal["absent", "empty", "off"]
+
+
+@dataclass(frozen=True)
+class ImportConfig:
+    """What differs between the EHRSQL-style importers.
+
+    ``dataset`` names the samples (``<dataset>/<category>/<split>/official-<row id>``);
+    ``db_name`` is the resource name the sandbox's ``DATABASES`` dict uses; ``prompt_note`` is
+    appended to every question; ``now`` replaces ``current_time``; ``category`` maps the gold SQL
+    to a category slug; ``space`` is the re-anchoring knowledge (None: never re-anchor);
+    ``repair_quotes`` applies ``_reanchor.repair_quotes`` to gold SQL first (TREQS);
+    ``number_rel_tol`` is the tolerance of number targets; ``drop_unmatched_questions`` refuses a
+    re-anchoring whose swapped value the question does not show (paraphrased), since such a
+    question no longer says what its SQL asks (counted as ``reanchor_unmatched_dropped``; the row
+    keeps its original result if that is non-empty). Off by default: such rows are kept and
+    counted in ``question_unmatched``.
+    """
+
+    dataset: str
+    db_name: str
+    resource_description: str
+    prompt_note: str
+    category: Callable[[str], str]
+    space: SlotSpace | None
+    now: str = MIMIC_III_NOW
+    repair_quotes: bool = False
+    number_rel_tol: float = 1e-4
+    drop_unmatched_questions: bool = False
+
+    def resource(self, db_path: Path, description: str = "") -> Resource:
+        """The sample's database resource (absolute path, read-only)."""
+        return Resource(
+            kind="sqlite",
+            name=self.db_name,
+            path=str(Path(db_path).resolve()),
+            description=description or self.resource_description,
+        )
+
+    def target(self, answer_type: AnswerType, answer: Any) -> Target:
+        """The sample's target; numbers get the dataset's relative tolerance."""
+        if answer_type is AnswerType.NUMBER:
+            return Target(answer_type=answer_type, value=answer, rel_tol=self.number_rel_tol)
+        return Target(answer_type=answer_type, value=answer)
+
+
+def import_ehrsql_file(
+    config: ImportConfig,
+    source: Path,
+    output: Path,
+    *,
+    db_path: Path,
+    db_kind: str = "embedded",
+    query_timeout_s: float = GOLD_QUERY_TIME_LIMIT_S,
+    reanchor: ReanchorMode | None = None,
+    messages: list[str] | None = None,
+    resource_description: str | None = None,
+) -> ImportReport:
+    """Import an official task file into Samples written as JSONL at ``output`` (atomically).
+
+    ``db_path`` is the SQLite database the answers are computed on; ``db_kind`` is recorded
+    (``embedded`` or e.g. ``user_csv``); ``reanchor`` defaults to ``absent`` for the embedded
+    database and ``empty`` otherwise; ``messages`` are earlier messages (e.g. from loading the
+    user's CSVs) to put first in the report; ``resource_description`` overrides the config's.
+
+    Each gold query runs once as written (counted in ``gold_executed``/``gold_nonempty_before``
+    or, when it fails, in ``errors`` by kind and skipped with its line number). A row is then
+    re-anchored when its result is empty or (mode ``absent``) it names a value absent from the
+    database; a row that stays empty is skipped (``skipped_empty``). Sample metadata keeps the
+    official question, SQL and answer beside the swaps and the re-anchored question and SQL.
+    """
+    source, output = Path(source), Path(output)
+    mode: ReanchorMode = reanchor or ("absent" if db_kind == "embedded" else "empty")
+    if mode not in ("absent", "empty", "off"):
+        raise ValueError(f"unknown re-anchoring mode {mode!r} (absent, empty or off)")
+    state = _ImportState(messages=list(messages or []))
+    read = read_task_rows(source)
+    state.messages += read.messages
+    state.skipped = read.skipped
+    resource = config.resource(db_path, resource_description or "")
+    con = connect_readonly(db_path)
+    try:
+        anchor = (
+            Reanchorer(con, config.space, now=config.now, time_limit_s=query_timeout_s)
+            if config.space is not None and mode != "off"
+            else None
+        )
+        for line_number, row in zip(read.lines, read.rows, strict=True):
+            _import_row(config, state, con, anchor, mode, row, line_number, resource, db_kind, query_timeout_s)
+    finally:
+        con.close()
+    write_lines_atomic(output, state.lines)
+    counters = state.counters
+    return ImportReport(
+        dataset=config.dataset,
+        source=str(source),
+        rows_read=len(read.rows) + read.skipped,
+        samples_written=len(state.lines),
+        rows_skipped=state.skipped,
+        details={
+            "db": str(db_path),
+            "db_kind": db_kind,
+            "reanchor_mode": mode,
+            "gold_executed": counters["gold_executed"],
+            "gold_nonempty_before": counters["gold_nonempty_before"],
+            "reanchored": counters["reanchored"],
+            "reanchor_failed": counters["reanchor_failed"],
+            "question_unmatched": counters["question_unmatched"],
+            "reanchor_unmatched_dropped": counters["reanchor_unmatched_dropped"],
+            "answerable": len(state.lines),
+            "skipped_empty": counters["skipped_empty"],
+            "bad_rows": counters["bad_rows"],
+            "errors": {kind: counters[f"error_{kind}"] for kind in _ERROR_KINDS},
+            # The same counts under the flat names earlier reports used.
+            "gold_errors": counters["error_error"],
+            "gold_refused": counters["error_refused"],
+            "gold_timeouts": counters["error_timeout"],
+            "gold_too_many_rows": counters["error_too_many_rows"],
+            "matches_official_answer": counters["matches_official_answer"],
+            "answer_types": dict(sorted(state.types.items())),
+            "categories": dict(sorted(Counter(c for c, _ in state.indices.elements()).items())),
+        },
+        messages=state.messages,
+    )
+
+
+#: The kinds of GoldQueryError, counted per kind in ``details["errors"]``.
+_ERROR_KINDS = ("error", "refused", "timeout", "too_many_rows")
+
+
+@dataclass
+class _ImportState:
+    """What the loop accumulates: output lines, counts, messages and per-category indices."""
+
+    lines: list[str] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+    counters: Counter[str] = field(default_factory=Counter)
+    types: Counter[str] = field(default_factory=Counter)
+    indices: Counter[tuple[str, str]] = field(default_factory=Counter)
+    skipped: int = 0
+
+
+def _import_row(
+    config: ImportConfig,
+    state: _ImportState,
+    con: sqlite3.Connection,
+    anchor: Reanchorer | None,
+    mode: ReanchorMode,
+    row: dict[str, Any],
+    line_number: int,
+    resource: Resource,
+    db_kind: str,
+    query_timeout_s: float,
+) -> None:
+    """Run, re-anchor if needed, and turn one row into a sample line (or count why not)."""
+    row_id = str(row.get("id", "?"))
+    where = f"line {line_number} (row {row_id[:60]})"
+    original = row["query"]
+    official_sql = repair_quotes(original) if config.repair_quotes else original
+    value = row.get("value") if isinstance(row.get("value"), dict) else None
+    question = row.get("question")
+    question = question.strip() if isinstance(question, str) else ""
+    try:
+        rows = run_gold_query(con, prepare_query(official_sql, now=config.now), time_limit_s=query_timeout_s)
+    except GoldQueryError as exc:
+        state.counters[f"error_{exc.kind}"] += 1
+        state.skipped += 1
+        state.messages.append(f"{where}: skipped, gold SQL {exc}")
+        return
+    state.counters["gold_executed"] += 1
+    nonempty = is_nonempty(rows)
+    state.counters["gold_nonempty_before"] += int(nonempty)
+    result: Reanchored | None = None
+    if anchor is not None and (
+        not nonempty or (mode == "absent" and anchor.absent(official_sql, find_slots(official_sql, value)))
+    ):
+        result = anchor.reanchor(row_id, question, official_sql, value)
+        if result.ok and result.question_unmatched and config.drop_unmatched_questions:
+            state.counters["reanchor_unmatched_dropped"] += 1
+            result = None
+        elif result.ok:
+            state.counters["reanchored"] += 1
+            state.counters["question_unmatched"] += int(bool(result.question_unmatched))
+        else:
+            state.counters["reanchor_failed"] += 1
+            result = None
+    if result is None and not nonempty:
+        # An empty result has no answer to grade (the scorers refuse empty gold sets).
+        state.counters["skipped_empty"] += 1
+        state.skipped += 1
+        return
+    try:
+        line, answer_type, answer = _sample_line(
+            config, state, row, official_sql, question, rows, result, resource, db_kind
+        )
+    except (ValueError, TypeError, OverflowError) as exc:
+        state.counters["bad_rows"] += 1
+        state.skipped += 1
+        state.messages.append(f"{where}: skipped, no sample can be built ({str(exc).splitlines()[0][:200]})")
+        return
+    state.types[answer_type.value] += 1
+    official = row.get("answer")
+    if result is None and isinstance(official, list) and _as_strings(answer) == sorted(
+        str(a).lower() for a in official
+    ):
+        state.counters["matches_official_answer"] += 1
+    state.lines.append(line)
+
+
+def _sample_line(
+    config: ImportConfig,
+    state: _ImportState,
+    row: dict[str, Any],
+    official_sql: str,
+    question: str,
+    rows: list[tuple[Any, ...]],
+    result: Reanchored | None,
+    resource: Resource,
+    db_kind: str,
+) -> tuple[str, AnswerType, Any]:
+    """The JSON line of one sample, its answer type and answer (ValueError when none can be
+    built: a scalar type whose first value is NULL, a field of the wrong type)."""
+    sql = result.sql if result is not None else official_sql
+    rows = result.rows if result is not None else rows
+    asked = result.question if result is not None else question
+    gold = prepare_query(sql, now=config.now)
+    answer_type = infer_answer_type(sql, rows)
+    answer = answer_from_rows(rows, answer_type)
+    split: Split = "train" if str(row.get("split", "train")) == "train" else "test"
+    category = config.category(sql)
+    index = state.indices[(category, split)]
+    official_id = row.get("id")
+    sample = Sample(
+        id=f"{config.dataset}/{category}/{split}/official-{official_id or index}",
+        dataset=config.dataset,
+        category=category,
+        split=split,
+        index=index,
+        seed=0,
+        prompt=f"{asked}\n\n{config.prompt_note}",
+        resources=(resource,),
+        target=config.target(answer_type, answer),
+        solution=Solution(language="python", code=solution_code(gold, config.db_name, answer_type)),
+        metadata={
+            "question": asked,
+            "imported": True,
+            "official_id": official_id,
+            "official_question": question,
+            "official_sql": row["query"],
+            "official_answer": row.get("answer"),
+            "official_template": row.get("q_tag") or row.get("template"),
+            "value": row.get("value"),
+            "reanchored": result is not None,
+            "swaps": [asdict(s) for s in result.swaps] if result is not None else [],
+            "question_unmatched": list(result.question_unmatched) if result is not None else [],
+            "reanchored_question": asked if result is not None else None,
+            "reanchored_sql": sql if result is not None else None,
+            "gold_sql": gold,
+            "gold_sql_ehrsql": sql,
+            "db": db_kind,
+            "now": config.now,
+        },
+    )
+    line = model_json(sample)
+    state.indices[(category, split)] += 1
+    return line, answer_type, answer
+
+
+def _as_strings(answer: Any) -> list[str]:
+    """An answer as sorted strings, to compare with an official answer list."""
+    if isinstance(answer, list):
+        return sorted(str(a) for a in answer)
+    if isinstance(answer, bool):
+        return [str(int(answer))]
+    return [str(answer)]
