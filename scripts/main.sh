@@ -10,6 +10,7 @@ RUN_DIR="${RUN_DIR:-runs/main}"
 "$VENV/bin/medagentgym" data build
 "$VENV/bin/medagentgym" sandbox check
 "$VENV/bin/medagentgym" run --policy transformers --model smollm2 \
+  -d medcalcbench -d mimic_iii \
   -c bmi -c mean-arterial-pressure -c anion-gap -c demographics -c admissions -c prescriptions \
   --limit-per-category 1 --max-turns 5 --max-tokens 128 --concurrency 6 \
   --out "$RUN_DIR" "$@"

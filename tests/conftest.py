@@ -27,12 +27,11 @@ REFERENCE_DIR = REPO_ROOT.parent / "shared" / "reference" / "medagentgym-release
 
 
 @pytest.fixture(scope="session")
-def world_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """One cache dir holding the synthetic world, built once per test session and shared by every
-    EHR dataset's tests (each builds its view into it) and the world's own tests."""
-    cache = tmp_path_factory.mktemp("world_cache")
+def world_cache() -> Iterator[Path]:
+    """The test session's cache, holding the synthetic world built once: every EHR dataset's tests
+    build their views into it, and catalog-wide tests (contract, validation) find it there too."""
+    cache = Path(os.environ["MEDAGENTGYM_CACHE"])
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MEDAGENTGYM_CACHE", str(cache))
         mp.delenv("MEDAGENTGYM_WORLD_PATIENTS", raising=False)
         from medagentgym.world import build_world
 
