@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One command: set up, build the embedded data, run the main job on the embedded defaults, report.
 # The main job: the embedded SmolLM2-135M agent (CPU, no API key, no network) on a small default
-# selection of both datasets, then the terminal report and an HTML report with a trajectory viewer.
+# selection of medcalcbench and mimic_iii, then the terminal report and an HTML report with a trajectory viewer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh llm
