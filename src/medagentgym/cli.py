@@ -48,6 +48,18 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
+@app.callback()
+def _check_settings() -> None:
+    """Settings read from the environment are checked before any command runs, so a bad value
+    is one clear line (exit 2), not a traceback in the middle of a build or a run."""
+    from medagentgym.world import WorldSizeError, world_size
+
+    try:
+        world_size()
+    except WorldSizeError as exc:
+        raise _fail(str(exc)) from None
+
+
 @tasks_app.command("list")
 def tasks_list(
     dataset: Annotated[Optional[str], typer.Option(help="Only this dataset.")] = None,

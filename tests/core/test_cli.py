@@ -75,3 +75,17 @@ def test_tasks_list_and_show_on_the_catalog() -> None:
     assert view["id"] == sample.id and "target" not in view and "solution" not in view
     revealed = json.loads(runner.invoke(app, ["tasks", "show", sample.id, "--reveal"]).output)
     assert revealed["target"]["value"] == sample.target.value
+
+
+def test_a_bad_world_size_is_one_line_and_exit_2(monkeypatch) -> None:
+    monkeypatch.setenv("MEDAGENTGYM_WORLD_PATIENTS", "lots")
+    result = runner.invoke(app, ["tasks", "list"])
+    assert result.exit_code == 2
+    assert "MEDAGENTGYM_WORLD_PATIENTS" in result.output and "Traceback" not in result.output
+
+
+def test_tasks_list_shows_the_ehr_datasets() -> None:
+    result = runner.invoke(app, ["tasks", "list"])
+    assert result.exit_code == 0
+    for name in ("mimic_iii", "eicu", "treqs", "ehr_seqsql"):
+        assert name in result.output
