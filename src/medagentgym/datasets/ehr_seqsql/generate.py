@@ -27,6 +27,7 @@ from medagentgym.datasets.mimic_iii.generate import (  # EHRSQL-style SQL fragme
     _first_icu,
     _lab_items,
     _ordered,
+    draw_valid,
     evaluate,
 )
 
@@ -286,6 +287,20 @@ def _time_refinement(ctx: Ctx, rng: random.Random, template: str) -> SeqInstance
 # --------------------------------------------------------------------------- comparison
 
 
+def _first_last(ctx: Ctx, table: str, body: str, op: str) -> list[SeqQuestion] | None:
+    """First value, last value, then whether ``last op first``: over the rows ``body`` selects."""
+    if ctx.one(f"select count(*) {body}") < 2:
+        return None
+    value, time = f"{table}.valuenum", f"{table}.charttime"
+    first = f"select {value} {body} order by {time} asc limit 1"
+    last = f"select {value} {body} order by {time} desc limit 1"
+    return [
+        _ordered_q(value, time, f"{body} order by {time} asc", N),
+        _ordered_q(value, time, f"{body} order by {time} desc", N),
+        _q(f"select ( {last} ) {op} ( {first} )", B),
+    ]
+
+
 def _comparison(ctx: Ctx, rng: random.Random, template: str) -> SeqInstance | None:
     f = "comparison"
     if template == "lab_first_last":
@@ -295,15 +310,8 @@ def _comparison(ctx: Ctx, rng: random.Random, template: str) -> SeqInstance | No
         p, lab = anchor
         body = (f"from labevents where labevents.hadm_id in ( {_first_adm(p)} ) "
                 f"and labevents.itemid in {_lab_items(lab)}")
-        first = f"select labevents.valuenum {body} order by labevents.charttime asc limit 1"
-        last = f"select labevents.valuenum {body} order by labevents.charttime desc limit 1"
-        if ctx.one(f"select count(*) {body}") < 2:
-            return None
-        return _seq(f, template, [
-            _ordered_q("labevents.valuenum", "labevents.charttime", f"{body} order by labevents.charttime asc", N),
-            _ordered_q("labevents.valuenum", "labevents.charttime", f"{body} order by labevents.charttime desc", N),
-            _q(f"select ( {last} ) > ( {first} )", B),
-        ], patient=p, lab=lab)
+        questions = _first_last(ctx, "labevents", body, ">")
+        return None if questions is None else _seq(f, template, questions, patient=p, lab=lab)
     if template == "vital_first_last":
         anchor = _vital_of_first_icu(ctx, rng)
         if anchor is None:
@@ -311,15 +319,8 @@ def _comparison(ctx: Ctx, rng: random.Random, template: str) -> SeqInstance | No
         p, vital = anchor
         body = (f"from chartevents where chartevents.icustay_id in ( {_first_icu(p)} ) "
                 f"and chartevents.itemid in {_d_items(vital, 'chartevents')}")
-        first = f"select chartevents.valuenum {body} order by chartevents.charttime asc limit 1"
-        last = f"select chartevents.valuenum {body} order by chartevents.charttime desc limit 1"
-        if ctx.one(f"select count(*) {body}") < 2:
-            return None
-        return _seq(f, template, [
-            _ordered_q("chartevents.valuenum", "chartevents.charttime", f"{body} order by chartevents.charttime asc", N),
-            _ordered_q("chartevents.valuenum", "chartevents.charttime", f"{body} order by chartevents.charttime desc", N),
-            _q(f"select ( {last} ) < ( {first} )", B),
-        ], patient=p, vital=vital)
+        questions = _first_last(ctx, "chartevents", body, "<")
+        return None if questions is None else _seq(f, template, questions, patient=p, vital=vital)
     # cost_two_visits
     pair = _visit_pair(ctx, rng)
     if pair is None:
@@ -423,14 +424,7 @@ def propose_sequence(
     max_tries: int = 400,
 ) -> tuple[SeqInstance, list[Any]]:
     """Draw a valid sequence of ``family`` (a template at random, then its anchors)."""
-    ctx = Ctx(con)
-    make = FAMILIES[family]
-    for _ in range(max_tries):
-        template = rng.choice(templates)
-        inst = make(ctx, rng, template)
-        if inst is None:
-            continue
-        answers = evaluate_sequence(con, inst)
-        if answers is not None:
-            return inst, answers
-    raise RuntimeError(f"{family}: no valid sequence after {max_tries} proposals")
+    return draw_valid(
+        Ctx(con), rng, FAMILIES[family], templates, lambda inst: evaluate_sequence(con, inst),
+        max_tries=max_tries, label=f"ehr_seqsql {family}",
+    )

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from medagentgym.catalog.sample import AnswerType
-from medagentgym.datasets.mimic_iii.generate import Ctx, Instance, evaluate
+from medagentgym.datasets.mimic_iii.generate import Ctx, Instance, draw_valid, evaluate
 
 #: The id column of each table (anchors are drawn by it).
 ID_COLUMNS: dict[str, str] = {
@@ -623,13 +623,7 @@ def propose(
     few possible instances, such as questions about the few patients in hospital now, are drawn
     less often so they do not repeat), then its parameters, until mimic_iii's ``evaluate``
     accepts the answer."""
-    make = FAMILIES[family]
-    for _ in range(max_tries):
-        template = rng.choices(templates, weights)[0] if weights else rng.choice(templates)
-        inst = make(ctx, rng, template)
-        if inst is None:
-            continue
-        answer = evaluate(ctx.con, inst, answer_type)
-        if answer is not None:
-            return inst, answer
-    raise RuntimeError(f"eicu {family}: no valid instance after {max_tries} proposals")
+    return draw_valid(
+        ctx, rng, FAMILIES[family], templates, lambda inst: evaluate(ctx.con, inst, answer_type),
+        weights=weights, max_tries=max_tries, label=f"eicu {family}",
+    )

@@ -508,6 +508,31 @@ def evaluate(con: sqlite3.Connection, inst: Instance, answer_type: AnswerType) -
     return answer
 
 
+def draw_valid(
+    ctx: Ctx,
+    rng: random.Random,
+    make: Callable[[Any, random.Random, str], Any],
+    templates: list[str],
+    check: Callable[[Any], Any | None],
+    *,
+    weights: list[float] | None = None,
+    max_tries: int = 400,
+    label: str = "",
+) -> tuple[Any, Any]:
+    """The loop every EHR generator shares: pick a template (uniformly, or by ``weights``), let
+    ``make`` propose an instance from the database, keep the first one ``check`` accepts
+    (``check`` returns its answer, or None for an improper question)."""
+    for _ in range(max_tries):
+        template = rng.choices(templates, weights)[0] if weights else rng.choice(templates)
+        inst = make(ctx, rng, template)
+        if inst is None:
+            continue
+        answer = check(inst)
+        if answer is not None:
+            return inst, answer
+    raise RuntimeError(f"{label}: no valid instance after {max_tries} proposals")
+
+
 def propose(
     con: sqlite3.Connection,
     rng: random.Random,
@@ -518,14 +543,7 @@ def propose(
     max_tries: int = 400,
 ) -> tuple[Instance, Any]:
     """Draw a valid instance of ``family`` (a template at random, then its parameters)."""
-    ctx = Ctx(con)
-    make = FAMILIES[family]
-    for _ in range(max_tries):
-        template = rng.choice(templates)
-        inst = make(ctx, rng, template)
-        if inst is None:
-            continue
-        answer = evaluate(con, inst, answer_type)
-        if answer is not None:
-            return inst, answer
-    raise RuntimeError(f"{family}: no valid instance after {max_tries} proposals")
+    return draw_valid(
+        Ctx(con), rng, FAMILIES[family], templates, lambda inst: evaluate(con, inst, answer_type),
+        max_tries=max_tries, label=family,
+    )

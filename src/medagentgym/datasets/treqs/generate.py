@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from medagentgym.catalog.sample import AnswerType
-from medagentgym.datasets.mimic_iii.generate import Instance, evaluate
+from medagentgym.datasets.mimic_iii.generate import Instance, draw_valid, evaluate
 from medagentgym.datasets.treqs.conditions import (
     CLINICAL_EQUAL,
     CLINICAL_SPECIFIC,
@@ -239,14 +239,7 @@ def propose(
     max_tries: int = 400,
 ) -> tuple[Instance, Any]:
     """Draw a valid instance of ``family`` (mimic_iii's loop over this module's families)."""
-    ctx = TreqsCtx(con)
-    make = FAMILIES[family]
-    for _ in range(max_tries):
-        template = rng.choice(templates)
-        inst = make(ctx, rng, template)
-        if inst is None:
-            continue
-        answer = evaluate(con, inst, answer_type)
-        if answer is not None:
-            return inst, answer
-    raise RuntimeError(f"{family}: no valid instance after {max_tries} proposals")
+    return draw_valid(
+        TreqsCtx(con), rng, FAMILIES[family], templates, lambda inst: evaluate(con, inst, answer_type),
+        max_tries=max_tries, label=f"treqs {family}",
+    )
