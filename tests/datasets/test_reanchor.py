@@ -6,7 +6,6 @@ its own ``SlotSpace`` as data; the official mimic_iii file is imported once per 
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import sqlite3
 import time
@@ -15,7 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from medagentgym.catalog import Sample
+from medagentgym.catalog import AnswerType, Sample
+from medagentgym.datasets._ehrsql import (
+    answer_from_rows,
+    infer_answer_type,
+    several_columns,
+    solution_code,
+)
 from medagentgym.datasets._ehrsql_import import ImportConfig, import_ehrsql_file
 from medagentgym.datasets._reanchor import (
     EICU_SPACE,
@@ -109,6 +114,42 @@ def test_swap_question_matches_case_words_numbers_and_dates() -> None:
         "sigmoid diverticulitis, colovestical fistula/sda": "sepsis"})[0] == "had sepsis"
     assert swap_question("a heart rate", {"heart": "x"})[1] == []  # single words stay exact
     assert swap_question("hearty", {"heart": "x"}) == ("hearty", ["heart"])
+
+
+def test_swap_question_finds_paraphrased_and_misspelled_values() -> None:
+    cases = {
+        # misspelled in the question
+        ("how many patients had hemoptysis on base drugs?", "hemopytsis"): "how many patients had NEW on base drugs?",
+        ("prescribed the drug ondasetron odt?", "ondansetron odt"): "prescribed the drug NEW?",
+        # another order of the same words, other punctuation
+        ("patients tested for indirect bilirubin, aged below 50", "bilirubin, indirect"): (
+            "patients tested for NEW, aged below 50"
+        ),
+        # part of the value (the abbreviation left out); the bracket never stays half behind
+        ("had cerebrospinal fluid lab test?", "cerebrospinal fluid (csf)"): "had NEW lab test?",
+        ("who had free thyroxine (t4) lab test", "thyroxine (t4), free"): "who had NEW lab test",
+        ("with hypertension (rule out coronary artery disease\\cardiac cath) as primary",
+         "hypertension;rule out coronary artery disease\\cardiac cath"): "with NEW as primary",
+        # a truncated single word goes on (MIMIC cuts titles), a value's own marks go with it
+        ("had the drug route dialysis?", "dialys"): "had the drug route NEW?",
+        ("given the drug clofarabine *ind*?", "clofarabine  *ind*"): "given the drug NEW?",
+    }
+    for (question, old), expected in cases.items():
+        assert in_question(question, old), (question, old)
+        assert swap_question(question, {old: "NEW"}) == (expected, []), (question, old)
+    # not alike enough, other digits, too short: left alone and reported
+    for question, old in (
+        ("diagnosed with unspecified encephalopathy and abnormal status", "encephalopathy nos"),
+        ("drug code maal301", "maal30l"),  # a typo in a code's digits is not the code
+        ("icd9 code 42732", "42731"),
+        ("patients on nebulizer therapy", "neb"),
+        ("hypertensive heart disease with heart failure", "hyp ht dis nos w ht fail"),
+        ("drug code neolevo50", "neolevo5"),
+    ):
+        assert not in_question(question, old), (question, old)
+        assert swap_question(question, {old: "NEW"}) == (question, [old])
+    # an exact match of one value is never taken by another value's fuzzy match
+    assert swap_question("heparin and hepparin flush", {"heparin": "a", "heparin flush": "b"}) == ("a and b", [])
 
 
 # --------------------------------------------------------------------------- a toy TREQS-like database
@@ -246,7 +287,7 @@ def test_hostile_rows(toy: tuple[Path, sqlite3.Connection], tmp_path: Path) -> N
         "select count(*) from r, demographic where demographic.'name' = 'zed roe'"
     )
     started = time.monotonic()
-    assert not anchor.reanchor("slow", "q", slow).ok
+    assert not anchor.reanchor("slow", "how many for zed roe?", slow).ok
     assert time.monotonic() - started < 3
     con2 = sqlite3.connect(path)
     assert con2.execute("select count(*) from demographic").fetchone() == (3,)
@@ -292,27 +333,123 @@ def test_shared_import_loop_on_a_custom_space(toy: tuple[Path, sqlite3.Connectio
         assert namespace["answer"] == sample.target.value
 
 
-def test_rows_whose_question_hides_the_value_can_be_dropped(
+def test_values_the_question_does_not_show_are_never_swapped(toy: tuple[Path, sqlite3.Connection]) -> None:
+    _, con = toy
+    # 'warfarin' is absent but the question calls it "the blood thinner": it must stay; the
+    # absent patient the question names is swapped for one who makes the result informative.
+    sql = (
+        "select count ( distinct prescriptions.'subject_id' ) from demographic inner join prescriptions on "
+        "demographic.hadm_id = prescriptions.hadm_id where demographic.'name' = 'zed roe' and "
+        "prescriptions.'drug' in ('warfarin', 'heparin')"
+    )
+    question = "did zed roe get the blood thinner or heparin?"
+    result = Reanchorer(con, TOY_SPACE).reanchor("hidden", question, sql)
+    assert result.ok and result.informative and result.rows == [(1,)]
+    assert result.unswappable == ["warfarin"] and result.question_unmatched == []
+    assert [(s.old, s.new, s.in_question) for s in result.swaps] == [("zed roe", "ann lee", True)]
+    assert "'warfarin'" in result.sql and result.question == "did ann lee get the blood thinner or heparin?"
+    # with nothing else to swap, the row cannot be re-anchored
+    only = "select count ( distinct prescriptions.'subject_id' ) from prescriptions where prescriptions.'drug' = 'warfarin'"
+    failed = Reanchorer(con, TOY_SPACE).reanchor("h2", "how many patients got the blood thinner?", only)
+    assert not failed.ok and failed.unswappable == ["warfarin"] and failed.attempts == 0
+
+
+def test_rows_resting_on_a_value_the_question_hides_are_skipped(
     toy: tuple[Path, sqlite3.Connection], tmp_path: Path
 ) -> None:
     path, _ = toy
-    row = {"id": "h", "question": "how many patients got the blood thinner?",
-           "query": "select count ( distinct prescriptions.'subject_id' ) from prescriptions "
-                    "where prescriptions.'drug' = 'warfarin'"}
+    rows = [
+        {"id": "h", "question": "how many patients got the blood thinner?",
+         "query": "select count ( distinct prescriptions.'subject_id' ) from prescriptions "
+                  "where prescriptions.'drug' = 'warfarin'"},
+        # the same hidden value, but the row's own result is informative: kept as it is
+        {"id": "k", "question": "how many patients got insulin or the blood thinner?",
+         "query": "select count ( distinct prescriptions.'subject_id' ) from prescriptions "
+                  "where prescriptions.'drug' in ('insulin', 'warfarin')"},
+    ]
     source = tmp_path / "rows.jsonl"
-    source.write_text(json.dumps(row) + "\n")
-    base = ImportConfig(
+    source.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    config = ImportConfig(
         dataset="toy", db_name="toy", resource_description="toy", prompt_note="", category=lambda _: "c", space=TOY_SPACE
     )
-    kept = import_ehrsql_file(base, source, tmp_path / "kept.jsonl", db_path=path)
-    assert kept.details["reanchored"] == 1 and kept.details["question_unmatched"] == 1
-    [sample] = [Sample.model_validate_json(x) for x in (tmp_path / "kept.jsonl").read_text().splitlines()]
-    assert sample.metadata["question_unmatched"] == ["warfarin"] and not sample.metadata["swaps"][0]["in_question"]
-    strict = dataclasses.replace(base, drop_unmatched_questions=True)
-    dropped = import_ehrsql_file(strict, source, tmp_path / "strict.jsonl", db_path=path)
-    assert dropped.details["reanchored"] == 0 and dropped.details["reanchor_unmatched_dropped"] == 1
-    [sample] = [Sample.model_validate_json(x) for x in (tmp_path / "strict.jsonl").read_text().splitlines()]
-    assert not sample.metadata["reanchored"] and sample.target.value == 0  # the official row, as it is
+    report = import_ehrsql_file(config, source, tmp_path / "out.jsonl", db_path=path)
+    details = report.details
+    assert report.samples_written == 1 and details["skipped_unmatched"] == 1 and details["skipped_empty"] == 0
+    assert report.rows_skipped == 1 and any("'warfarin'" in m and "line 1" in m for m in report.messages)
+    [sample] = [Sample.model_validate_json(x) for x in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert sample.metadata["official_id"] == "k" and not sample.metadata["reanchored"] and sample.target.value == 2
+
+
+def test_zero_counts_move_the_thresholds_the_question_shows(
+    toy: tuple[Path, sqlite3.Connection], tmp_path: Path
+) -> None:
+    path, _ = toy
+    rows = [
+        {"id": "z", "question": "how many patients were born before 1882?",
+         "query": "select count ( distinct demographic.'subject_id' ) from demographic "
+                  "where demographic.'dob_year' < '1882'"},
+        # the question does not show the threshold: the 0 stays
+        {"id": "n", "question": "how many patients are very old?",
+         "query": "select count ( distinct demographic.'subject_id' ) from demographic "
+                  "where demographic.'dob_year' < '1882'"},
+    ]
+    source = tmp_path / "rows.jsonl"
+    source.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    config = ImportConfig(
+        dataset="toy", db_name="toy", resource_description="toy", prompt_note="", category=lambda _: "c", space=TOY_SPACE
+    )
+    out = tmp_path / "out.jsonl"
+    report = import_ehrsql_file(config, source, out, db_path=path)
+    details = report.details
+    assert report.samples_written == 2 and details["reanchored_zero"] == 1 and details["zero_answers"] == 1
+    samples = {s.metadata["official_id"]: s for s in map(Sample.model_validate_json, out.read_text().splitlines())}
+    moved, kept = samples["z"], samples["n"]
+    [swap] = moved.metadata["swaps"]
+    assert swap["old"] == "1882" and int(swap["new"]) > 2050 and moved.target.value >= 1
+    assert moved.metadata["question"] == f"how many patients were born before {swap['new']}?"
+    assert kept.target.value == 0 and not kept.metadata["reanchored"]
+
+
+# --------------------------------------------------------------------------- several columns
+
+
+def test_several_columns_answer_with_every_column() -> None:
+    rows = [("2182-04-24 21:20:00", "Circumcision"), ("2182-04-24 21:20:00", None), (5.0, "M")]
+    sql = "select demographic.'admittime', procedures.'long_title' from demographic"
+    assert several_columns(rows) and not several_columns([(1,), (2,)]) and not several_columns([])
+    assert infer_answer_type(sql, rows) is AnswerType.STRING_SET
+    assert infer_answer_type("select count(*), x from t", [(0, "a")]) is AnswerType.STRING_SET
+    answer = answer_from_rows(rows, AnswerType.STRING_SET, all_columns=True)
+    assert answer == ["2182-04-24 21:20:00", "5", "circumcision", "m"]
+    assert answer_from_rows(rows, AnswerType.STRING_SET) == ["2182-04-24 21:20:00", "5"]  # first column
+    with pytest.raises(ValueError):
+        answer_from_rows(rows, AnswerType.INTEGER, all_columns=True)
+    # the single-column rule text is unchanged, so existing samples stay byte-identical
+    single = solution_code("select 1", "toy", AnswerType.STRING_SET)
+    assert single == solution_code("select 1", "toy", AnswerType.STRING_SET, all_columns=False)
+    assert single.endswith("answer = sorted({_text(r[0]) for r in rows if r and r[0] is not None})\n")
+
+
+def test_multi_column_rows_import_with_every_column(toy: tuple[Path, sqlite3.Connection], tmp_path: Path) -> None:
+    path, _ = toy
+    row = {"id": "m", "question": "what is the gender and drug of ann lee?",
+           "query": "select demographic.'gender', prescriptions.'drug' from demographic inner join prescriptions "
+                    "on demographic.hadm_id = prescriptions.hadm_id where demographic.'name' = 'ann lee'",
+           "answer": ["F", "Heparin", "F", "Aspirin"]}
+    source = tmp_path / "rows.jsonl"
+    source.write_text(json.dumps(row) + "\n")
+    config = ImportConfig(
+        dataset="toy", db_name="toy", resource_description="toy", prompt_note="", category=lambda _: "c", space=TOY_SPACE
+    )
+    out = tmp_path / "out.jsonl"
+    report = import_ehrsql_file(config, source, out, db_path=path)
+    assert report.details["multi_column"] == 1 and report.details["answer_types"] == {"string_set": 1}
+    [sample] = [Sample.model_validate_json(x) for x in out.read_text().splitlines()]
+    assert sample.target.answer_type is AnswerType.STRING_SET
+    assert sample.target.value == ["aspirin", "f", "heparin"]
+    namespace: dict = {"DATABASES": {"toy": str(path)}}
+    exec(sample.solution.code, namespace)  # noqa: S102
+    assert namespace["answer"] == sample.target.value
 
 
 def test_spaces_name_real_columns() -> None:
@@ -337,51 +474,72 @@ def test_spaces_name_real_columns() -> None:
         con.close()
 
 
-# --------------------------------------------------------------------------- the official mimic_iii file
+# --------------------------------------------------------------------------- the official files
 
 
-@pytest.fixture(scope="module")
-def official_import(mimic_iii_cache: Path, tmp_path_factory: pytest.TempPathFactory):
-    source = REFERENCE / "mimic_iii" / "train_tasks.jsonl"
+@pytest.fixture(scope="module", params=["mimic_iii", "eicu", "treqs"])
+def official_import(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    """One dataset's official task file imported onto its view of the world (once per module)."""
+    name = request.param
+    source = REFERENCE / name / "train_tasks.jsonl"
     if not source.exists():
-        pytest.skip(f"official MIMIC-III task file not found at {source} (shared/reference absent)")
-    from medagentgym.datasets.mimic_iii import DATASET
+        pytest.skip(f"official {name} task file not found at {source} (../shared/reference absent)")
+    cache = request.getfixturevalue(f"{name}_cache")  # the world with this dataset's view built
+    from medagentgym.catalog import get_dataset
 
-    out = tmp_path_factory.mktemp("reanchor") / "official.jsonl"
+    out = tmp_path_factory.mktemp("reanchor") / f"{name}.jsonl"
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MEDAGENTGYM_CACHE", str(mimic_iii_cache))
+        mp.setenv("MEDAGENTGYM_CACHE", str(cache))
         started = time.monotonic()
-        report = DATASET.import_file(source, out)
+        report = get_dataset(name).import_file(source, out)
         elapsed = time.monotonic() - started
     samples = [Sample.model_validate_json(line) for line in out.read_text().splitlines()]
-    return report, samples, elapsed
+    return name, report, samples, elapsed
 
 
-def test_official_mimic_iii_rows_become_answerable(official_import) -> None:
-    report, samples, elapsed = official_import
+def test_official_rows_become_answerable(official_import) -> None:
+    name, report, samples, elapsed = official_import
     details = report.details
     total = report.rows_read
     assert details["gold_executed"] >= 0.99 * total
-    assert report.samples_written == len(samples) >= 0.90 * total
-    assert details["reanchored"] > details["gold_nonempty_before"] * 0.5  # most rows named absent things
-    assert details["question_unmatched"] <= 0.05 * total
+    assert report.samples_written == len(samples) == details["answerable"] >= 0.90 * total, details
+    assert details["reanchored"] > details["gold_nonempty_before"] * 0.5 or name == "treqs"  # mostly absent things
+    skipped = details["skipped_empty"] + details["skipped_unmatched"] + details["bad_rows"]
+    assert report.rows_skipped == skipped + sum(details["errors"].values())
     assert elapsed < 120, elapsed  # about 10 s on a shared 2-core machine; catches runaway searches
     assert len({s.id for s in samples}) == len(samples)
     for sample in samples:
         meta = sample.metadata
-        assert sample.id.startswith("mimic_iii/ehrsql_") and sample.id.endswith(f"/official-{meta['official_id']}")
+        assert sample.id.startswith(f"{name}/") and sample.id.endswith(f"/official-{meta['official_id']}")
         assert {"official_question", "official_sql", "official_answer", "swaps", "reanchored"} <= set(meta)
         assert sample.prompt.startswith(meta["question"])
         if meta["reanchored"]:
             assert meta["reanchored_sql"] != meta["official_sql"]
-            for swap in meta["swaps"]:
-                if swap["in_question"]:
-                    assert in_question(meta["question"], swap["new"])
 
 
-def test_official_mimic_iii_solutions_reproduce_their_targets(official_import) -> None:
-    _, samples, _ = official_import
+def test_official_questions_and_sql_agree(official_import) -> None:
+    """Every swapped value was replaced in the question: no sample asks about one value while
+    its SQL compares another."""
+    _, _, samples, _ = official_import
     for sample in samples:
-        namespace: dict = {"DATABASES": {"mimic_iii": sample.resources[0].path}}
+        meta = sample.metadata
+        assert meta["question_unmatched"] == [], sample.id
+        for swap in meta["swaps"]:
+            assert swap["in_question"], (sample.id, swap)
+            assert in_question(meta["question"], swap["new"]), (sample.id, swap)
+            assert f"'{swap['new']}'" in meta["gold_sql_ehrsql"] or swap["new"] in meta["gold_sql_ehrsql"]
+            if not in_question(swap["new"], swap["old"]):
+                assert not in_question(meta["question"], swap["old"]), (sample.id, swap)
+
+
+def test_official_solutions_reproduce_their_targets(official_import) -> None:
+    name, report, samples, _ = official_import
+    several = 0
+    for sample in samples:
+        namespace: dict = {"DATABASES": {sample.resources[0].name: sample.resources[0].path}}
         exec(sample.solution.code, namespace)  # noqa: S102
         assert namespace["answer"] == sample.target.value, sample.id
+        several += int(" for v in r " in sample.solution.code)
+    assert several == report.details["multi_column"]
+    if name == "treqs":
+        assert several >= 90  # "what is the age and gender of ...": every column answers

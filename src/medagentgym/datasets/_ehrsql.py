@@ -158,8 +158,12 @@ _ROWS_TO_ANSWER: dict[AnswerType, str] = {
     AnswerType.DATE: "str(rows[0][0])",
     AnswerType.STRING: "_text(rows[0][0])",
 }
+#: The rule of a result with several columns ("what is the age and gender of ..."): every
+#: non-NULL value of every column, as one set. Only a string_set answer can hold it.
+_ALL_COLUMNS_RULE = "sorted({_text(v) for r in rows for v in r if v is not None})"
 _LIST_TYPES = (AnswerType.STRING_SET, AnswerType.ORDERED_LIST)
 _COMPILED = {kind: compile(expr, f"<answer rule {kind.value}>", "eval") for kind, expr in _ROWS_TO_ANSWER.items()}
+_COMPILED_ALL_COLUMNS = compile(_ALL_COLUMNS_RULE, "<answer rule all columns>", "eval")
 _TEXT_SOURCE = (
     "def _text(v):\n"
     "    if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:\n"
@@ -170,7 +174,23 @@ _TEXT_SOURCE = (
 )
 
 
-def answer_from_rows(rows: Sequence[Sequence[Any]], answer_type: AnswerType) -> Any:
+def several_columns(rows: Sequence[Sequence[Any]]) -> bool:
+    """Whether a result has more than one column, so that its answer must be read from every
+    column (:data:`_ALL_COLUMNS_RULE`): a question asking for two things ("the admission time and
+    the procedure") is only half answered by its first column."""
+    return any(len(row) > 1 for row in rows)
+
+
+def _rule(answer_type: AnswerType, all_columns: bool) -> str:
+    """The rule text for ``answer_type`` (the all-columns rule when ``all_columns``)."""
+    if not all_columns:
+        return _ROWS_TO_ANSWER[answer_type]
+    if answer_type is not AnswerType.STRING_SET:
+        raise ValueError(f"a result read from all columns is a string_set, not a {answer_type.value}")
+    return _ALL_COLUMNS_RULE
+
+
+def answer_from_rows(rows: Sequence[Sequence[Any]], answer_type: AnswerType, *, all_columns: bool = False) -> Any:
     """The typed answer a gold query's rows stand for (the one rule every sample uses).
 
     - ``string_set``: the distinct non-NULL values of the first column, lowercased, sorted.
@@ -181,20 +201,28 @@ def answer_from_rows(rows: Sequence[Sequence[Any]], answer_type: AnswerType) -> 
     - ``string``: the first value, lowercased.
     - ``ordered_list``: the first column in row order, lowercased.
 
-    Raises ``ValueError`` for a scalar type when there is no non-NULL first value.
+    With ``all_columns`` (a result of several columns, see :func:`several_columns`) the answer is
+    a ``string_set`` of the distinct non-NULL values of *every* column, lowercased alike; any
+    other type raises ``ValueError``. Raises ``ValueError`` for a scalar type when there is no
+    non-NULL first value.
     """
+    _rule(answer_type, all_columns)  # raises for an all-columns answer of another type
     if answer_type not in _LIST_TYPES and (not rows or not rows[0] or rows[0][0] is None):
         raise ValueError(f"no value for a {answer_type.value} answer")
-    return eval(_COMPILED[answer_type], {"rows": rows, "_text": _scalar_text})  # noqa: S307 - constant rule text
+    compiled = _COMPILED_ALL_COLUMNS if all_columns else _COMPILED[answer_type]
+    return eval(compiled, {"rows": rows, "_text": _scalar_text})  # noqa: S307 - constant rule text
 
 
 def infer_answer_type(sql: str, rows: Sequence[Sequence[Any]]) -> AnswerType:
     """Guess the answer type of an imported EHRSQL query from its shape and its result.
 
-    EHRSQL rows carry no type, so: ``select count(*)>0`` is a yes/no question; ``select count(``
-    a count; several rows (or ``select distinct``) a set; a number a number; a timestamp a date;
+    EHRSQL rows carry no type, so: a result of several columns is a set of all their values
+    (:func:`several_columns`); ``select count(*)>0`` is a yes/no question; ``select count(`` a
+    count; several rows (or ``select distinct``) a set; a number a number; a timestamp a date;
     anything else a set of strings (a one-element set compares like a string).
     """
+    if several_columns(rows):
+        return AnswerType.STRING_SET
     head = re.sub(r"\s+", " ", sql.strip().lower())
     if re.match(r"select count\s*\(\s*\*\s*\)\s*>\s*0", head):
         return AnswerType.BOOLEAN
@@ -213,12 +241,12 @@ def infer_answer_type(sql: str, rows: Sequence[Sequence[Any]]) -> AnswerType:
     return AnswerType.STRING_SET
 
 
-def solution_code(sql: str, db_name: str, answer_type: AnswerType) -> str:
+def solution_code(sql: str, db_name: str, answer_type: AnswerType, *, all_columns: bool = False) -> str:
     """Self-contained Python that reproduces the target in the sandbox.
 
     The sandbox session pre-defines ``DATABASES: dict[str, str]`` (resource name -> path). The
-    code applies the same rows->answer rule as :func:`answer_from_rows` (the same expression
-    text), so it needs nothing from this package.
+    code applies the same rows->answer rule as :func:`answer_from_rows` with the same
+    ``all_columns`` (the same expression text), so it needs nothing from this package.
     """
     return (
         "import sqlite3\n"
@@ -226,7 +254,7 @@ def solution_code(sql: str, db_name: str, answer_type: AnswerType) -> str:
         f"rows = con.execute({sql!r}).fetchall()\n"
         "con.close()\n"
         f"{_TEXT_SOURCE}"
-        f"answer = {_ROWS_TO_ANSWER[answer_type]}\n"
+        f"answer = {_rule(answer_type, all_columns)}\n"
     )
 
 

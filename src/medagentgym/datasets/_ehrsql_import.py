@@ -36,6 +36,7 @@ from medagentgym.datasets._ehrsql import (
     prepare_query,
     read_task_rows,
     run_gold_query,
+    several_columns,
     solution_code,
 )
 from medagentgym.datasets._reanchor import (
@@ -43,6 +44,8 @@ from medagentgym.datasets._reanchor import (
     Reanchorer,
     SlotSpace,
     find_slots,
+    in_question,
+    informative_result,
     repair_quotes,
 )
 from medagentgym.readonly_sql import connect_readonly
@@ -63,11 +66,7 @@ class ImportConfig:
     appended to every question; ``now`` replaces ``current_time``; ``category`` maps the gold SQL
     to a category slug; ``space`` is the re-anchoring knowledge (None: never re-anchor);
     ``repair_quotes`` applies ``_reanchor.repair_quotes`` to gold SQL first (TREQS);
-    ``number_rel_tol`` is the tolerance of number targets; ``drop_unmatched_questions`` refuses a
-    re-anchoring whose swapped value the question does not show (paraphrased), since such a
-    question no longer says what its SQL asks (counted as ``reanchor_unmatched_dropped``; the row
-    keeps its original result if that is non-empty). Off by default: such rows are kept and
-    counted in ``question_unmatched``.
+    ``number_rel_tol`` is the tolerance of number targets.
     """
 
     dataset: str
@@ -79,7 +78,6 @@ class ImportConfig:
     now: str = MIMIC_III_NOW
     repair_quotes: bool = False
     number_rel_tol: float = 1e-4
-    drop_unmatched_questions: bool = False
 
     def resource(self, db_path: Path, description: str = "") -> Resource:
         """The sample's database resource (absolute path, read-only)."""
@@ -119,7 +117,13 @@ def import_ehrsql_file(
     Each gold query runs once as written (counted in ``gold_executed``/``gold_nonempty_before``
     or, when it fails, in ``errors`` by kind and skipped with its line number). A row is then
     re-anchored when its result is empty or (mode ``absent``) it names a value absent from the
-    database; a row that stays empty is skipped (``skipped_empty``). Sample metadata keeps the
+    database; in mode ``absent`` a count that is 0 as written has the thresholds its question
+    shows moved into the data's range when that gives more than 0 (``reanchored_zero``). Only
+    values the question shows are swapped (``_reanchor.in_question``), so every written sample's
+    question and SQL agree. A row that stays empty is skipped (``skipped_empty``), and so is a row
+    whose answer is empty or 0 because it names an absent value its question does not show
+    (``skipped_unmatched``). A result of several columns is answered with every column's values
+    (``_ehrsql.several_columns``; counted in ``multi_column``). Sample metadata keeps the
     official question, SQL and answer beside the swaps and the re-anchored question and SQL.
     """
     source, output = Path(source), Path(output)
@@ -157,12 +161,14 @@ def import_ehrsql_file(
             "gold_executed": counters["gold_executed"],
             "gold_nonempty_before": counters["gold_nonempty_before"],
             "reanchored": counters["reanchored"],
+            "reanchored_zero": counters["reanchored_zero"],
             "reanchor_failed": counters["reanchor_failed"],
-            "question_unmatched": counters["question_unmatched"],
-            "reanchor_unmatched_dropped": counters["reanchor_unmatched_dropped"],
             "answerable": len(state.lines),
             "skipped_empty": counters["skipped_empty"],
+            "skipped_unmatched": counters["skipped_unmatched"],
             "bad_rows": counters["bad_rows"],
+            "multi_column": counters["multi_column"],
+            "zero_answers": counters["zero_answers"],
             "errors": {kind: counters[f"error_{kind}"] for kind in _ERROR_KINDS},
             # The same counts under the flat names earlier reports used.
             "gold_errors": counters["error_error"],
@@ -224,19 +230,39 @@ def _import_row(
     nonempty = is_nonempty(rows)
     state.counters["gold_nonempty_before"] += int(nonempty)
     result: Reanchored | None = None
-    if anchor is not None and (
-        not nonempty or (mode == "absent" and anchor.absent(official_sql, find_slots(official_sql, value)))
-    ):
-        result = anchor.reanchor(row_id, question, official_sql, value)
-        if result.ok and result.question_unmatched and config.drop_unmatched_questions:
-            state.counters["reanchor_unmatched_dropped"] += 1
-            result = None
-        elif result.ok:
-            state.counters["reanchored"] += 1
-            state.counters["question_unmatched"] += int(bool(result.question_unmatched))
-        else:
-            state.counters["reanchor_failed"] += 1
-            result = None
+    hidden: list[str] = []
+    if anchor is not None:
+        absent = anchor.absent(official_sql, find_slots(official_sql, value)) if mode == "absent" else []
+        # Absent values the question does not show cannot be swapped: a row naming only such
+        # values whose own result says something (not a lone 0) stays as it is.
+        swap_absent = bool(absent) and (
+            any(in_question(question, slot.literal) for slot in absent) or not informative_result(official_sql, rows)
+        )
+        if not nonempty or swap_absent:
+            attempt = anchor.reanchor(row_id, question, official_sql, value)
+            hidden = attempt.unswappable
+            # A 0 that an absent, unswappable value forces is no answer to keep.
+            if attempt.ok and (attempt.informative or not hidden):
+                result = attempt
+                state.counters["reanchored"] += 1
+            else:
+                state.counters["reanchor_failed"] += 1
+        elif mode == "absent" and not informative_result(official_sql, rows):
+            # A count of 0 as written: try its thresholds inside the data's range.
+            attempt = anchor.reanchor(row_id, question, official_sql, value, only_thresholds=True)
+            if attempt.ok and attempt.informative:
+                result = attempt
+                state.counters["reanchored"] += 1
+                state.counters["reanchored_zero"] += 1
+    if result is None and hidden and not informative_result(official_sql, rows):
+        # Its answer would rest on a value the question does not show: swapping it would make
+        # the question and the SQL disagree, keeping it leaves nothing (or 0) to ask about.
+        state.counters["skipped_unmatched"] += 1
+        state.skipped += 1
+        state.messages.append(
+            f"{where}: skipped, the database lacks {hidden[0][:80]!r}, which the question does not show"
+        )
+        return
     if result is None and not nonempty:
         # An empty result has no answer to grade (the scorers refuse empty gold sets).
         state.counters["skipped_empty"] += 1
@@ -252,6 +278,7 @@ def _import_row(
         state.messages.append(f"{where}: skipped, no sample can be built ({str(exc).splitlines()[0][:200]})")
         return
     state.types[answer_type.value] += 1
+    state.counters["zero_answers"] += int(answer_type in (AnswerType.INTEGER, AnswerType.NUMBER) and answer == 0)
     official = row.get("answer")
     if result is None and isinstance(official, list) and _as_strings(answer) == sorted(
         str(a).lower() for a in official
@@ -277,8 +304,9 @@ def _sample_line(
     rows = result.rows if result is not None else rows
     asked = result.question if result is not None else question
     gold = prepare_query(sql, now=config.now)
+    all_columns = several_columns(rows)
     answer_type = infer_answer_type(sql, rows)
-    answer = answer_from_rows(rows, answer_type)
+    answer = answer_from_rows(rows, answer_type, all_columns=all_columns)
     split: Split = "train" if str(row.get("split", "train")) == "train" else "test"
     category = config.category(sql)
     index = state.indices[(category, split)]
@@ -293,7 +321,9 @@ def _sample_line(
         prompt=f"{asked}\n\n{config.prompt_note}",
         resources=(resource,),
         target=config.target(answer_type, answer),
-        solution=Solution(language="python", code=solution_code(gold, config.db_name, answer_type)),
+        solution=Solution(
+            language="python", code=solution_code(gold, config.db_name, answer_type, all_columns=all_columns)
+        ),
         metadata={
             "question": asked,
             "imported": True,
@@ -316,6 +346,7 @@ def _sample_line(
     )
     line = model_json(sample)
     state.indices[(category, split)] += 1
+    state.counters["multi_column"] += int(all_columns)
     return line, answer_type, answer
 
 

@@ -19,9 +19,12 @@ Pieces, each usable on its own:
   (see :data:`MIMIC_III_SPACE` for an example) without changing this module.
 * :class:`Reanchorer` chooses values deterministically (seeded by the row id) and coherently: it
   picks a patient first, then the other values from that patient's own rows, and keeps the first
-  assignment whose query returns a usable result. Every query it runs on task SQL goes through
+  assignment whose query returns a usable result. It swaps only values the question shows, so
+  the question and the SQL never disagree. Every query it runs on task SQL goes through
   ``_ehrsql.run_gold_query`` (read-only connection, time limit), because task files are untrusted.
-* :func:`swap_question` applies the same swaps to the question text.
+* :func:`in_question` / :func:`swap_question` find a value in the question text (as written,
+  loosely, or fuzzily with ``rapidfuzz``, since questions retype and misspell the titles their SQL
+  compares) and apply the same swaps there.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from rapidfuzz import fuzz
 
 from medagentgym.catalog.splits import stable_hash
 from medagentgym.datasets._ehrsql import (
@@ -61,6 +66,7 @@ __all__ = [
     "absent_slots",
     "find_slots",
     "in_question",
+    "informative_result",
     "repair_quotes",
     "swap_question",
 ]
@@ -220,8 +226,9 @@ class SlotSpace:
 class Swap:
     """One value replaced: ``old`` -> ``new`` (text as in the SQL literal), in these columns.
 
-    ``in_question`` is False when the old value was not found in the question text (the SQL is
-    still swapped; the importer counts such rows).
+    ``in_question`` says the old value was found and replaced in the question text; the
+    re-anchorer only swaps values the question shows, so it is always True (kept so that a
+    sample's metadata states it).
     """
 
     old: str
@@ -238,7 +245,13 @@ class Reanchored:
     ``sql`` is the re-anchored gold SQL in the task file's dialect (not yet ``prepare_query``-d);
     ``rows`` the result of its prepared form; ``question`` the question with the same swaps.
     ``attempts`` counts the assignments executed. ``ok`` is False when no assignment returned a
-    non-empty result (then ``sql``/``question`` are the originals and ``rows`` is empty).
+    non-empty result (then ``sql``/``question`` are the originals and ``rows`` is empty);
+    ``informative`` whether the result is more than a lone 0 (:func:`informative_result`).
+    ``unswappable`` lists the absent values that stayed as they were because the question does
+    not show them (swapping one would make the question and the SQL disagree); the importer
+    skips a row whose answer they leave empty or 0. ``question_unmatched`` lists swapped values
+    not found in the question: empty by construction (an assignment whose question cannot be
+    rewritten is never kept), there to be checked.
     """
 
     sql: str
@@ -247,6 +260,8 @@ class Reanchored:
     swaps: list[Swap] = field(default_factory=list)
     attempts: int = 0
     ok: bool = False
+    informative: bool = False
+    unswappable: list[str] = field(default_factory=list)
     question_unmatched: list[str] = field(default_factory=list)
 
 
@@ -301,6 +316,7 @@ _IDENT = re.compile(r"[^\W\d]\w*")
 _NUMBER_TOKEN = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _NUMBER_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _SAFE_NAME = re.compile(r"[a-z_][a-z0-9_]*")
+_ZERO_PADDED = re.compile(r"[+-]?0\d+")
 
 
 @dataclass(frozen=True)
@@ -429,7 +445,8 @@ def _scopes(toks: Sequence[_Tok], n: int) -> list[tuple[int, int]]:
 
 def _canon(value: Any) -> str:
     """The comparable text of a value: numbers in one spelling (23 == 23.0 == '23'), text
-    stripped and case-folded."""
+    stripped and case-folded. Zero-padded digits are codes, not numbers: ICD-9 '0066' is not
+    '66' (SQL compares them as text, so taking them for one value hides an absent code)."""
     if isinstance(value, bool):
         return str(int(value))
     if isinstance(value, int):
@@ -441,7 +458,7 @@ def _canon(value: Any) -> str:
     if isinstance(value, bytes):
         value = value.decode("utf-8", "replace")
     text = str(value).strip().casefold()
-    if len(text) < 40 and _NUMBER_TEXT.fullmatch(text):
+    if len(text) < 40 and _NUMBER_TEXT.fullmatch(text) and not _ZERO_PADDED.fullmatch(text):
         try:
             return _canon(float(text))
         except (ValueError, OverflowError):
@@ -569,25 +586,19 @@ def _question_pairs(old: str, new: str) -> list[tuple[str, str]]:
 
 
 def _loose_pattern(old: str) -> re.Pattern[str] | None:
-    """A looser pattern for a value of several words, as questions often retype them: any
-    punctuation or none between the words (``sigmoid diverticulitis, colovestical`` as
-    ``sigmoid diverticulitis colovestical``), and the last word may go on (MIMIC truncates
-    titles: ``left against medical advi`` for ``advice``). None for a single word."""
-    words = re.findall(r"[^\W_]+", old.lower())
-    if len(words) < 2 or len(words) > 40:
+    """A looser pattern for a value as questions often retype it: any punctuation or none
+    between its words (``sigmoid diverticulitis, colovestical`` as ``sigmoid diverticulitis
+    colovestical``), and the last word may go on (MIMIC truncates titles: ``left against medical
+    advi`` for ``advice``, ``dialys`` for ``dialysis``). A single word needs at least
+    ``FUZZY_MIN_CHARS`` characters (``heart`` must not match ``hearty``); None otherwise."""
+    words = _WORD.findall(old.lower())
+    if not words or len(words) > 40 or (len(words) == 1 and len(words[0]) < FUZZY_MIN_CHARS):
         return None
+    # Only a word ending in a letter goes on, with letters: a code or a number is never cut
+    # short ('neolevo5' is not 'neolevo50').
+    tail = r"[^\W\d_]*" if _LETTER.fullmatch(words[-1][-1]) else ""
     body = r"[\W_]*".join(re.escape(w) for w in words)
-    return re.compile(rf"(?<![^\W_]){body}[^\W_]*(?![^\W_])", re.IGNORECASE)
-
-
-def in_question(question: str, old: str) -> bool:
-    """Whether a value occurs in a question in one of the spellings :func:`swap_question` knows."""
-    if not isinstance(question, str) or len(question) > MAX_QUESTION_CHARS:
-        return False
-    if any(_question_pattern(form).search(question) for form, _ in _question_pairs(old, old)):
-        return True
-    loose = _loose_pattern(old)
-    return loose is not None and loose.search(question) is not None
+    return re.compile(rf"(?<![^\W_]){body}{tail}(?![^\W_])", re.IGNORECASE)
 
 
 def _question_pattern(form: str) -> re.Pattern[str]:
@@ -601,45 +612,173 @@ def _question_pattern(form: str) -> re.Pattern[str]:
 
 #: Questions longer than this are not rewritten (no official question comes close).
 MAX_QUESTION_CHARS = 20_000
+#: The least similarity (rapidfuzz's Indel ratio, 0-100) between a value and the words of the
+#: question that are taken to be it, when neither the value nor its loose form occurs as written.
+#: High on purpose: misspellings and small rewordings pass ("chordae tendinae ops", "transfer
+#: within this facility" for 'trsf within this facility'), other titles do not.
+FUZZY_MIN_SCORE = 90.0
+#: Words in another order count only when they are (nearly) the same words: "indirect bilirubin"
+#: for 'bilirubin, indirect'.
+FUZZY_REORDER_SCORE = 97.0
+#: Values shorter than this (letters and digits) are never matched fuzzily: short words are too
+#: alike ('neb', 'po').
+FUZZY_MIN_CHARS = 6
+#: Questions longer than this are not searched fuzzily (the search is words x value length).
+FUZZY_MAX_QUESTION_CHARS = 2_000
+
+_WORD = re.compile(r"[^\W_]+")
+_LETTER = re.compile(r"[^\W\d_]")
+_DIGITS = re.compile(r"\d+")
+_OPENING, _CLOSING = "([{", ")]}"
+_TRAILING_MARKS = re.compile(r"[^\w\s]*\s*$")
+
+#: One located value: where it is in the question and what replaces it.
+_Span = tuple[int, int, str]
+
+
+def _exact_spans(question: str, old: str, new: str) -> list[_Span]:
+    """Every occurrence of ``old`` as written (or in another spelling of a number or date)."""
+    spans: list[_Span] = []
+    for form, spelled in _question_pairs(old, new):
+        spans += [(m.start(), m.end(), spelled) for m in _question_pattern(form).finditer(question) if m.end() > m.start()]
+    return spans
+
+
+def _loose_spans(question: str, old: str, new: str) -> list[_Span]:
+    """Every occurrence of ``old``'s loose form (:func:`_loose_pattern`)."""
+    loose = _loose_pattern(old)
+    if loose is None:
+        return []
+    return [(*_widen(question, m.start(), m.end(), old), new) for m in loose.finditer(question)]
+
+
+def _widen(question: str, start: int, end: int, old: str) -> tuple[int, int]:
+    """A loose or fuzzy span widened to take the punctuation around the value's words with it:
+    the value's own leading and trailing marks where the question has them (``*ind*``), and a
+    bracket the span leaves open or closed (``stent(s`` -> ``stent(s)``, ``hypertension (rule
+    out ... cath`` -> ``... cath)``), so that a replacement never leaves half of them behind."""
+    core = _WORD.search(old)
+    if core is not None:
+        lead = old[: core.start()].strip()
+        tail = _TRAILING_MARKS.search(old)
+        marks = tail.group().strip() if tail else ""
+        if marks and question.startswith(marks, end):
+            end += len(marks)
+        if lead and question[:start].endswith(lead):
+            start -= len(lead)
+    text = question[start:end]
+    while end < len(question) and question[end] in _CLOSING and sum(map(text.count, _OPENING)) > sum(
+        map(text.count, _CLOSING)
+    ):
+        end += 1
+        text = question[start:end]
+    while start > 0 and question[start - 1] in _OPENING and sum(map(text.count, _CLOSING)) > sum(
+        map(text.count, _OPENING)
+    ):
+        start -= 1
+        text = question[start:end]
+    return start, end
+
+
+def _fuzzy_spans(question: str, old: str, new: str, taken: Sequence[_Span] = ()) -> list[_Span]:
+    """The run of whole words of the question most like ``old`` (ignoring case and punctuation),
+    if it is alike enough (``FUZZY_MIN_SCORE``); at most one span.
+
+    Questions paraphrase and misspell the titles their SQL compares ("hemoptysis" for
+    'hemopytsis', "cerebrospinal fluid" for 'cerebrospinal fluid (csf)'). Runs of the value's
+    word count give or take two are compared with ``rapidfuzz.fuzz.ratio``; the same words in
+    another order count when ``token_sort_ratio`` reaches ``FUZZY_REORDER_SCORE``. The digits
+    must be the very same (a fuzzy match never turns '42731' into '42732'), the value needs
+    ``FUZZY_MIN_CHARS`` characters and a letter, and spans in ``taken`` are not reused.
+    """
+    target_words = [w.casefold() for w in _WORD.findall(old)]
+    target = " ".join(target_words)
+    if (
+        len(question) > FUZZY_MAX_QUESTION_CHARS
+        or len(target) - len(target_words) + 1 < FUZZY_MIN_CHARS
+        or not _LETTER.search(target)
+    ):
+        return []
+    digits = _DIGITS.findall(target)
+    words = list(_WORD.finditer(question))
+    folded = [m.group().casefold() for m in words]
+    n = len(target_words)
+    best: tuple[float, int, int] | None = None
+    for i in range(len(words)):
+        for k in range(max(1, n - 2), n + 3):
+            if i + k > len(words):
+                break
+            start, end = words[i].start(), words[i + k - 1].end()
+            if any(start < e and s < end for s, e, _ in taken):
+                continue
+            text = " ".join(folded[i : i + k])
+            if _DIGITS.findall(text) != digits:
+                continue
+            score = fuzz.ratio(target, text)
+            if k == n and score < FUZZY_REORDER_SCORE:
+                reordered = fuzz.token_sort_ratio(target, text)
+                if reordered >= FUZZY_REORDER_SCORE:
+                    score = reordered
+            if score >= FUZZY_MIN_SCORE and (best is None or score > best[0]):
+                best = (score, start, end)
+    if best is None:
+        return []
+    start, end = _widen(question, best[1], best[2], old)
+    return [(start, end, new)]
+
+
+def _overlaps(span: _Span, spans: Sequence[_Span]) -> bool:
+    return any(span[0] < e and s < span[1] for s, e, _ in spans)
+
+
+def in_question(question: str, old: str) -> bool:
+    """Whether a value occurs in a question in a form :func:`swap_question` finds: as written,
+    loosely, or fuzzily (a value the question does not show must never be swapped)."""
+    if not isinstance(question, str) or not isinstance(old, str) or len(question) > MAX_QUESTION_CHARS:
+        return False
+    return bool(_exact_spans(question, old, old) or _loose_spans(question, old, old) or _fuzzy_spans(question, old, old))
 
 
 def swap_question(question: str, swaps: Mapping[str, str]) -> tuple[str, list[str]]:
     """Apply ``old -> new`` swaps to a question; returns the new text and the olds not found.
 
-    Matching ignores case and needs a non-alphanumeric character (or the text's edge) on both
-    sides, so ``po`` never matches inside ``potassium``; numbers and dates also match their other
-    spellings (``23`` for ``23.0``, ``02/10/2105`` for ``2105-02-10``), and a value of several
-    words not found as written is looked for loosely (other punctuation, a truncated last word,
-    see :func:`_loose_pattern`). All swaps are applied at once on the original text, longer olds first,
-    so one swap's new value is never rewritten by another.
+    Each value is looked for in three ways, each tried for every value before the next: as
+    written (every occurrence; case ignored, a non-alphanumeric character or the text's edge on
+    both sides, so ``po`` never matches inside ``potassium``; numbers and dates also in their
+    other spellings, ``23`` for ``23.0``, ``02/10/2105`` for ``2105-02-10``), then loosely (other
+    punctuation, a truncated last word: :func:`_loose_pattern`), then fuzzily (the one most
+    similar run of words: :func:`_fuzzy_spans`). Longer olds go first within a way, no two swaps
+    share a span, and all are applied at once on the original text, so one swap's new value is
+    never rewritten by another.
     """
     if not isinstance(question, str) or len(question) > MAX_QUESTION_CHARS:
         return question if isinstance(question, str) else "", list(swaps)
-    spans: list[tuple[int, int, str]] = []
-    unmatched: list[str] = []
-    for old, new in sorted(swaps.items(), key=lambda item: -len(item[0])):
-        hit = False
-        for form, spelled in _question_pairs(old, new):
-            for m in _question_pattern(form).finditer(question):
-                if m.start() == m.end() or any(m.start() < e and s < m.end() for s, e, _ in spans):
-                    continue
-                spans.append((m.start(), m.end(), spelled))
-                hit = True
-        loose = None if hit else _loose_pattern(old)
-        if loose is not None:
-            for m in loose.finditer(question):
-                if not any(m.start() < e and s < m.end() for s, e, _ in spans):
-                    spans.append((m.start(), m.end(), new))
+    spans: list[_Span] = []
+    pending = sorted(swaps.items(), key=lambda item: -len(item[0]))
+    for way in ("exact", "loose", "fuzzy"):
+        left: list[tuple[str, str]] = []
+        for old, new in pending:
+            if way == "exact":
+                found = _exact_spans(question, old, new)
+            elif way == "loose":
+                found = _loose_spans(question, old, new)
+            else:
+                found = _fuzzy_spans(question, old, new, spans)
+            hit = False
+            for span in found:
+                if not _overlaps(span, spans):
+                    spans.append(span)
                     hit = True
-        if not hit:
-            unmatched.append(old)
+            if not hit:
+                left.append((old, new))
+        pending = left
     out, last = [], 0
     for start, end, new in sorted(spans):
         out.append(question[last:start])
         out.append(new)
         last = end
     out.append(question[last:])
-    return "".join(out), unmatched
+    return "".join(out), [old for old, _ in pending]
 
 
 # --------------------------------------------------------------------------- choosing values
@@ -680,17 +819,18 @@ def _param(literal: str) -> Any:
 _COUNT_BOOL = re.compile(r"^\s*select\s+count\s*\(\s*\*\s*\)\s*>\s*0", re.IGNORECASE)
 
 
-def _informative(sql: str, rows: Sequence[Sequence[Any]]) -> bool:
+def informative_result(sql: str, rows: Sequence[Sequence[Any]]) -> bool:
     """A result worth keeping at once: non-empty and, except for yes/no questions, not a lone 0.
 
-    A swapped count that comes out 0 is a valid but weak question ("how many times did the
-    patient get a drug they never got"), so another assignment is tried first.
+    A count that comes out 0 is a valid but weak question ("how many times did the patient get
+    a drug they never got"), so the re-anchorer tries another assignment first, and the importer
+    tries to move the thresholds of a row whose count is 0 as written.
     """
     if not is_nonempty(rows):
         return False
     if _COUNT_BOOL.match(sql):
         return True
-    if len(rows) == 1 and len(rows[0]) >= 1:
+    if len(rows) == 1 and len(rows[0]) == 1:
         first = rows[0][0]
         if isinstance(first, int | float) and not isinstance(first, bool) and first == 0:
             return False
@@ -1015,18 +1155,22 @@ class Reanchorer:
         value: Mapping[str, Any] | None = None,
         *,
         swap_present: bool = False,
+        only_thresholds: bool = False,
     ) -> Reanchored:
         """Re-anchor one row: swap absent slot values for present ones until the query returns
         a non-empty result (with ``swap_present``, present values shown in the question may
-        change from the first try).
+        change from the first try; with ``only_thresholds``, only thresholds the question shows
+        move: a count that is 0 because a year or number lies outside the data's range).
 
-        The search runs in phases, each widening what may change: the absent values only, then
-        also present values the question shows, then also thresholds the question shows (years,
-        dates, numbers). Values the question does not show never change unless absent, so the
-        question keeps saying what the SQL asks. Within a phase it tries patients from the
-        candidate pool, choosing the other values from that patient's rows. An assignment with
-        an informative result (not a lone 0) ends the search; else the first non-empty one is
-        kept. A timeout ends the row's search.
+        Only values the question shows change (:func:`in_question`: as written, loosely or
+        fuzzily), so that the question keeps saying what the SQL asks; an absent value it does
+        not show stays and is reported in ``unswappable``. The search runs in phases, each
+        widening what may change: the absent values only, then also present values the question
+        shows, then also thresholds it shows (years, dates, numbers). Within a phase it tries
+        patients from the candidate pool, choosing the other values from that patient's rows; an
+        assignment whose question cannot be rewritten (two values claiming one phrase) is passed
+        over. An assignment with an informative result (not a lone 0) ends the search; else the
+        first non-empty one is kept. A timeout ends the row's search.
 
         Deterministic: the same row id, SQL and database give the same swaps (as long as the
         ``row_budget_s`` safety limit is not reached).
@@ -1037,26 +1181,32 @@ class Reanchorer:
             return failed
         sql_lower = sql.lower()
         groups = self._groups(sql, sql_lower, find_slots(sql, value))
-        # Absent values must change even when the question does not show them; present values
-        # and thresholds change only where the question shows them, so that it can say so.
         swappable = [g for g in groups if g.equality and g.source is not None]
         absent = [g for g in swappable if not self._is_present(g)]
         absent_ids = {id(g) for g in absent}
+        hidden = [g for g in absent if not in_question(question, g.literal)]
+        failed.unswappable = [g.literal for g in hidden]
+        hidden_ids = {id(g) for g in hidden}
+        absent = [g for g in absent if id(g) not in hidden_ids]
         shown = [g for g in swappable if id(g) not in absent_ids and in_question(question, g.literal)]
         movable = [g for g in groups if not g.equality and g.op != "like" and in_question(question, g.literal)]
         phases: list[list[_Group]] = []
-        if absent and not swap_present:
-            phases.append(absent)
-        if shown or (swap_present and absent):
-            phases.append(absent + shown)
-        if movable:
-            phases.append(absent + shown + movable)
+        if only_thresholds:
+            if movable:
+                phases.append(absent + movable)
+        else:
+            if absent and not swap_present:
+                phases.append(absent)
+            if shown or (swap_present and absent):
+                phases.append(absent + shown)
+            if movable:
+                phases.append(absent + shown + movable)
         if not phases:
             return failed
         rng = random.Random(stable_hash("reanchor", self.space.name, str(row_id), sql))
         deadline = time.monotonic() + self.row_budget_s
         per_phase = max(1, self.max_attempts // len(phases))
-        best: tuple[str, list[tuple[Any, ...]], dict[int, Any]] | None = None
+        best: tuple[str, list[tuple[Any, ...]], dict[int, Any], str, dict[str, str]] | None = None
         attempts = 0
         seen: set[str] = {sql}  # the row as it is already ran
         stop = False
@@ -1073,6 +1223,10 @@ class Reanchorer:
                 if new_sql in seen:
                     continue
                 seen.add(new_sql)
+                mapping = self._mapping(groups, chosen)
+                new_question, unmatched = swap_question(question, mapping)
+                if unmatched:
+                    continue
                 tries += 1
                 attempts += 1
                 rows, error = self._execute(new_sql, deadline)
@@ -1083,9 +1237,10 @@ class Reanchorer:
                     continue
                 if not is_nonempty(rows):
                     continue
-                if best is None or _informative(new_sql, rows):
-                    best = (new_sql, rows, chosen)
-                if _informative(new_sql, rows):
+                good = informative_result(new_sql, rows)
+                if best is None or good:
+                    best = (new_sql, rows, chosen, new_question, mapping)
+                if good:
                     stop = True
                     break
             if stop:
@@ -1093,24 +1248,15 @@ class Reanchorer:
         if best is None:
             failed.attempts = attempts
             return failed
-        new_sql, rows, chosen = best
+        new_sql, rows, chosen, new_question, mapping = best
         swaps: list[Swap] = []
-        mapping: dict[str, str] = {}
-        for index, value_ in chosen.items():
-            group = groups[index]
-            text = self._text(value_)
-            if _canon(text) == _canon(group.literal):
-                continue
-            mapping[group.literal] = text
-        new_question, unmatched = swap_question(question, mapping)
-        missing = set(unmatched)
-        for index, value_ in sorted(chosen.items()):
+        for index in sorted(chosen):
             group = groups[index]
             if group.literal not in mapping:
                 continue
             columns = tuple(dict.fromkeys(s.column or "" for s in group.slots))
             name = next((s.name for s in group.slots if s.name), None)
-            swaps.append(Swap(group.literal, mapping[group.literal], columns, name, group.literal not in missing))
+            swaps.append(Swap(group.literal, mapping[group.literal], columns, name, True))
         return Reanchored(
             sql=new_sql,
             question=new_question,
@@ -1118,8 +1264,19 @@ class Reanchorer:
             swaps=swaps,
             attempts=attempts,
             ok=True,
-            question_unmatched=[u for u in unmatched],
+            informative=informative_result(new_sql, rows),
+            unswappable=list(failed.unswappable),
         )
+
+    def _mapping(self, groups: Sequence[_Group], chosen: Mapping[int, Any]) -> dict[str, str]:
+        """``old literal -> new text`` of the chosen values that differ from the old ones."""
+        mapping: dict[str, str] = {}
+        for index, value in chosen.items():
+            group = groups[index]
+            text = self._text(value)
+            if _canon(text) != _canon(group.literal):
+                mapping[group.literal] = text
+        return mapping
 
     def _apply(self, sql: str, groups: Sequence[_Group], chosen: Mapping[int, Any]) -> str:
         """``sql`` with every slot of each chosen group replaced, right to left."""
