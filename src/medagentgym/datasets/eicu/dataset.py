@@ -2,35 +2,22 @@
 
 from __future__ import annotations
 
+import random
 import re
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 from medagentgym.catalog.dataset import Category, ImportReport
-from medagentgym.catalog.sample import (
-    AnswerType,
-    Sample,
-    Solution,
-    Split,
-    make_sample_id,
-)
-from medagentgym.datasets._ehrsql import (
-    GOLD_QUERY_TIME_LIMIT_S,
-    MIMIC_III_NOW,
-    InstanceDrawer,
-    prepare_query,
-    solution_code,
-    wording_rng,
-)
+from medagentgym.datasets._ehr_dataset import NUMBER_REL_TOL, EhrDataset
+from medagentgym.datasets._ehrsql import GOLD_QUERY_TIME_LIMIT_S, MIMIC_III_NOW
 from medagentgym.datasets._ehrsql_import import ImportConfig, import_ehrsql_file
 from medagentgym.datasets._reanchor import EICU_SPACE
 from medagentgym.datasets.eicu.build import NAME, build_database, default_db_path
 from medagentgym.datasets.eicu.csv_db import load_csv_folder
 from medagentgym.datasets.eicu.generate import EicuCtx, propose
-from medagentgym.world import vocab as world_vocab
 
 DB_NAME = "eicu"  # the resource name the sandbox's DATABASES dict uses
-NUMBER_REL_TOL = 1e-4  # stored values have <= 2 decimals; tolerates printed averages and sums
 DESCRIPTION = "eICU schema (EHRSQL version), read-only"
 
 PROMPT_NOTE = (
@@ -85,18 +72,21 @@ IMPORT_CONFIG = ImportConfig(
 )
 
 
-class Eicu:
+class Eicu(EhrDataset):
     """EHRSQL-style questions over an eICU-schema database (the world's view or the user's own)."""
 
     name = NAME
     title = "eICU (EHRSQL): questions answered with SQL over 10 eICU tables"
-    family = "ehr_database"  # selects the system prompt (env/prompts.py)
+    package = "medagentgym.datasets.eicu"
+    db_name = DB_NAME
+    description = DESCRIPTION
+    prompt_note = PROMPT_NOTE
 
     def __init__(self) -> None:
+        super().__init__()
         # Lookups the generator reads once per database file (see ``EicuCtx``), keyed by the
         # file's identity so a rebuilt view starts afresh.
         self._memos: dict[tuple[str, int, int], dict[Any, Any]] = {}
-        self._drawer: InstanceDrawer[tuple[Any, Any]] = InstanceDrawer(NAME)
 
     def _memo(self, path: Path) -> dict[Any, Any]:
         st = path.stat()
@@ -106,78 +96,18 @@ class Eicu:
             self._memos[key] = {}
         return self._memos[key]
 
-    # ---- catalog
-
-    def categories(self) -> list[Category]:
-        rows = world_vocab.read_toml("categories.toml", "medagentgym.datasets.eicu")["category"]
-        return [
-            Category(
-                name=r["name"],
-                dataset=NAME,
-                title=r["title"],
-                answer_type=AnswerType(r["answer_type"]),
-                counts=dict(r["counts"]),
-                full_counts=dict(r["full"]),
-                params={
-                    "templates": r["templates"],
-                    "weights": {t: float(r.get("weights", {}).get(t, 1.0)) for t in r["templates"]},
-                },
-            )
-            for r in rows
-        ]
-
-    def category(self, name: str) -> Category:
-        for category in self.categories():
-            if category.name == name:
-                return category
-        known = ", ".join(c.name for c in self.categories())
-        raise KeyError(f"unknown eicu category {name!r} (known: {known})")
-
-    # ---- data
+    def build_database(self, *, force: bool = False) -> Path:
+        return build_database(force=force)
 
     def db_path(self) -> Path:
         """The view's path (``build`` makes it)."""
         return default_db_path()
 
-    def build(self, *, force: bool = False) -> None:
-        build_database(force=force)
-
-    # ---- generation
-
-    def generate(self, category: str, split: Split, index: int, seed: int = 0) -> Sample:
-        cat = self.category(category)
-        path = build_database()
-        templates: dict[str, list[str]] = cat.params["templates"]
-        names = sorted(templates)
-        weights = [cat.params["weights"][t] for t in names]
-        memo = self._memo(path)
-        inst, answer = self._drawer.draw(
-            path, category, split, index, seed,
-            lambda con, rng: propose(EicuCtx(con, memo), rng, category, names, cat.answer_type, weights=weights),
-        )
-        question = wording_rng(inst.key, index, seed).choice(templates[inst.template]).format(**inst.param_dict())
-        gold = prepare_query(inst.sql)
-        return Sample(
-            id=make_sample_id(NAME, category, split, index, seed),
-            dataset=NAME,
-            category=category,
-            split=split,
-            index=index,
-            seed=seed,
-            prompt=f"{question}\n\n{PROMPT_NOTE}",
-            resources=(IMPORT_CONFIG.resource(path),),
-            target=IMPORT_CONFIG.target(cat.answer_type, answer),
-            solution=Solution(language="python", code=solution_code(gold, DB_NAME, cat.answer_type)),
-            metadata={
-                "question": question,
-                "template": inst.template,
-                "params": inst.param_dict(),
-                "content_key": inst.key,
-                "gold_sql": gold,
-                "gold_sql_ehrsql": inst.sql,
-                "now": MIMIC_III_NOW,
-            },
-        )
+    def propose(self, con: sqlite3.Connection, rng: random.Random, category: Category) -> tuple[Any, Any]:
+        names = sorted(category.params["templates"])
+        weights = [category.params["weights"][t] for t in names]
+        memo = self._memo(self.build_database())
+        return propose(EicuCtx(con, memo), rng, category.name, names, category.answer_type, weights=weights)
 
     # ---- import
 

@@ -2,44 +2,31 @@
 
 from __future__ import annotations
 
+import random
 import re
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 from medagentgym.catalog.dataset import Category, ImportReport
-from medagentgym.catalog.sample import (
-    AnswerType,
-    Resource,
-    Sample,
-    Solution,
-    Split,
-    Target,
-    make_sample_id,
-)
-from medagentgym.datasets._ehrsql import (
-    GOLD_QUERY_TIME_LIMIT_S,
-    MIMIC_III_NOW,
-    InstanceDrawer,
-    prepare_query,
-    solution_code,
-    wording_rng,
-)
+from medagentgym.datasets._ehr_dataset import NUMBER_REL_TOL, EhrDataset
+from medagentgym.datasets._ehrsql import GOLD_QUERY_TIME_LIMIT_S, MIMIC_III_NOW
 from medagentgym.datasets._ehrsql_import import ImportConfig, import_ehrsql_file
 from medagentgym.datasets._reanchor import MIMIC_III_SPACE
-from medagentgym.datasets.mimic_iii import vocab
 from medagentgym.datasets.mimic_iii.build import build_database, default_db_path
 from medagentgym.datasets.mimic_iii.csv_db import load_csv_folder
 from medagentgym.datasets.mimic_iii.generate import propose
 
 NAME = "mimic_iii"
 DB_NAME = "mimic_iii"  # the resource name the sandbox's DATABASES dict uses
-NUMBER_REL_TOL = 1e-4  # stored values have <= 3 decimals; tolerates printed averages
 
 PROMPT_NOTE = (
     "The MIMIC-III database (EHRSQL version: 17 tables such as patients, admissions, icustays, "
     "labevents, chartevents, prescriptions, cost) is available as the SQLite database "
     f"'{DB_NAME}'. Treat the current time as {MIMIC_III_NOW}."
 )
+
+RESOURCE_DESCRIPTION = "MIMIC-III schema (EHRSQL version), read-only"
 
 # Imported rows are filed by the most specific table their gold query touches.
 _IMPORT_FAMILIES: tuple[tuple[str, str], ...] = (
@@ -69,92 +56,26 @@ def import_category(sql: str) -> str:
     return "ehrsql_other"
 
 
-class MimicIII:
-    """EHRSQL-style questions over a MIMIC-III-schema database (embedded or the user's own)."""
+class MimicIII(EhrDataset):
+    """EHRSQL-style questions over a MIMIC-III-schema database (the world's view or the user's own)."""
 
     name = NAME
     title = "MIMIC-III (EHRSQL): questions answered with SQL over 17 MIMIC-III tables"
-    family = "ehr_database"  # selects the system prompt (env/prompts.py)
+    package = "medagentgym.datasets.mimic_iii"
+    db_name = DB_NAME
+    description = RESOURCE_DESCRIPTION
+    prompt_note = PROMPT_NOTE
 
-    def __init__(self) -> None:
-        self._drawer: InstanceDrawer[tuple[Any, Any]] = InstanceDrawer(NAME)
-
-    # ---- catalog
-
-    def categories(self) -> list[Category]:
-        rows = vocab.read_toml("categories.toml")["category"]
-        return [
-            Category(
-                name=r["name"],
-                dataset=NAME,
-                title=r["title"],
-                answer_type=AnswerType(r["answer_type"]),
-                counts=dict(r["counts"]),
-                full_counts=dict(r.get("full", {})),
-                params={"templates": r["templates"]},
-            )
-            for r in rows
-        ]
-
-    def category(self, name: str) -> Category:
-        for category in self.categories():
-            if category.name == name:
-                return category
-        known = ", ".join(c.name for c in self.categories())
-        raise KeyError(f"unknown mimic_iii category {name!r} (known: {known})")
-
-    # ---- data
+    def build_database(self, *, force: bool = False) -> Path:
+        return build_database(force=force)
 
     def db_path(self) -> Path:
-        """The embedded database's path (built on first use)."""
+        """The view's path (``build`` makes it)."""
         return default_db_path()
 
-    def build(self, *, force: bool = False) -> None:
-        build_database(force=force)
-
-    # ---- generation
-
-    def generate(self, category: str, split: Split, index: int, seed: int = 0) -> Sample:
-        cat = self.category(category)
-        path = build_database()
-        templates: dict[str, list[str]] = cat.params["templates"]
-        inst, answer = self._drawer.draw(
-            path, category, split, index, seed,
-            lambda con, rng: propose(con, rng, category, sorted(templates), cat.answer_type),
-        )
-        wording = wording_rng(inst.key, index, seed).choice(templates[inst.template])
-        question = wording.format(**inst.param_dict())
-        gold = prepare_query(inst.sql)
-        return Sample(
-            id=make_sample_id(NAME, category, split, index, seed),
-            dataset=NAME,
-            category=category,
-            split=split,
-            index=index,
-            seed=seed,
-            prompt=f"{question}\n\n{PROMPT_NOTE}",
-            resources=(self._resource(path),),
-            target=_target(cat.answer_type, answer),
-            solution=Solution(language="python", code=solution_code(gold, DB_NAME, cat.answer_type)),
-            metadata={
-                "question": question,
-                "template": inst.template,
-                "params": inst.param_dict(),
-                "content_key": inst.key,
-                "gold_sql": gold,
-                "gold_sql_ehrsql": inst.sql,
-                "now": MIMIC_III_NOW,
-            },
-        )
-
-    @staticmethod
-    def _resource(path: Path, description: str = "") -> Resource:
-        return Resource(
-            kind="sqlite",
-            name=DB_NAME,
-            path=str(Path(path).resolve()),
-            description=description or "MIMIC-III schema (EHRSQL version), read-only",
-        )
+    def propose(self, con: sqlite3.Connection, rng: random.Random, category: Category) -> tuple[Any, Any]:
+        templates, _ = self.template_choices(category)
+        return propose(con, rng, category.name, templates, category.answer_type)
 
     # ---- import
 
@@ -195,14 +116,6 @@ class MimicIII:
             resource_description=description,
         )
 
-
-def _target(answer_type: AnswerType, answer: Any) -> Target:
-    if answer_type is AnswerType.NUMBER:
-        return Target(answer_type=answer_type, value=answer, rel_tol=NUMBER_REL_TOL)
-    return Target(answer_type=answer_type, value=answer)
-
-
-RESOURCE_DESCRIPTION = "MIMIC-III schema (EHRSQL version), read-only"
 
 #: How the shared EHRSQL import loop imports mimic_iii rows.
 IMPORT_CONFIG = ImportConfig(

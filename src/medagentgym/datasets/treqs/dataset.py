@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
+import random
+import sqlite3
 import tomllib
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from medagentgym.catalog.dataset import Category, ImportReport
-from medagentgym.catalog.sample import (
-    AnswerType,
-    Resource,
-    Sample,
-    Solution,
-    Split,
-    Target,
-    make_sample_id,
-)
-from medagentgym.datasets._ehrsql import (
-    GOLD_QUERY_TIME_LIMIT_S,
-    InstanceDrawer,
-    prepare_query,
-    solution_code,
-    wording_rng,
-)
+from medagentgym.datasets._ehr_dataset import EhrDataset
+from medagentgym.datasets._ehrsql import GOLD_QUERY_TIME_LIMIT_S
 from medagentgym.datasets.treqs.build import (
     NAME,
     build_database,
@@ -34,7 +22,6 @@ from medagentgym.datasets.treqs.generate import propose
 from medagentgym.datasets.treqs.wording import Phrases, json_params, render
 
 DB_NAME = "treqs"  # the resource name the sandbox's DATABASES dict uses
-NUMBER_REL_TOL = 1e-4  # averages of whole numbers; tolerates printed rounding
 
 PROMPT_NOTE = (
     "The MIMICSQL database (TREQS: tables demographic, diagnoses, procedures, prescriptions, lab; "
@@ -55,86 +42,33 @@ def phrases() -> Phrases:
     return Phrases(conditions=table["conditions"], columns=table["columns"])
 
 
-class Treqs:
-    """TREQS (MIMICSQL) questions: counts, aggregates, patient and code lookups, joins."""
+class Treqs(EhrDataset):
+    """MIMICSQL-style questions over the world's five-table TREQS view (or the user's own)."""
 
     name = NAME
     title = "TREQS (MIMICSQL): questions answered with SQL over five denormalised MIMIC-III tables"
-    family = "ehr_database"  # selects the system prompt (env/prompts.py)
+    package = "medagentgym.datasets.treqs"
+    db_name = DB_NAME
+    description = RESOURCE_DESCRIPTION
+    prompt_note = PROMPT_NOTE
 
-    def __init__(self) -> None:
-        # sample i of a (category, split, seed) is its i-th distinct instance (no repeats)
-        self._drawer: InstanceDrawer[tuple[Any, Any]] = InstanceDrawer(NAME)
-
-    # ---- catalog
-
-    def categories(self) -> list[Category]:
-        return [
-            Category(
-                name=r["name"],
-                dataset=NAME,
-                title=r["title"],
-                answer_type=AnswerType(r["answer_type"]),
-                counts=dict(r["counts"]),
-                full_counts=dict(r.get("full", {})),
-                params={
-                    "templates": r["templates"],
-                    "weights": {t: int(r.get("weights", {}).get(t, 1)) for t in r["templates"]},
-                },
-            )
-            for r in _toml()["category"]
-        ]
-
-    def category(self, name: str) -> Category:
-        for category in self.categories():
-            if category.name == name:
-                return category
-        known = ", ".join(c.name for c in self.categories())
-        raise KeyError(f"unknown treqs category {name!r} (known: {known})")
-
-    # ---- data
+    def build_database(self, *, force: bool = False) -> Path:
+        return build_database(force=force)
 
     def db_path(self) -> Path:
         """The view's path (build it with ``build()``)."""
         return default_db_path()
 
-    def build(self, *, force: bool = False) -> None:
-        build_database(force=force)
+    def propose(self, con: sqlite3.Connection, rng: random.Random, category: Category) -> tuple[Any, Any]:
+        templates, weights = self.template_choices(category)
+        return propose(con, rng, category.name, templates, category.answer_type, weights=weights)
 
-    # ---- generation
+    def question_text(self, inst: Any, wordings: list[str], rng: random.Random) -> str:
+        """A paraphrase with its conditions and columns put into words (``wording.render``)."""
+        return render(inst, rng.choice(wordings), phrases(), rng)
 
-    def generate(self, category: str, split: Split, index: int, seed: int = 0) -> Sample:
-        cat = self.category(category)
-        path = build_database()
-        templates: dict[str, list[str]] = cat.params["templates"]
-        # propose() draws a template uniformly from a list: repeat each by its weight
-        draw = [t for t in sorted(templates) for _ in range(cat.params["weights"][t])]
-        inst, answer = self._drawer.draw(
-            path, category, split, index, seed,
-            lambda con, rng: propose(con, rng, category, draw, cat.answer_type),
-        )
-        rng = wording_rng(inst.key, index, seed)  # paraphrase and condition phrases
-        question = render(inst, rng.choice(templates[inst.template]), phrases(), rng)
-        gold = prepare_query(inst.sql)
-        return Sample(
-            id=make_sample_id(NAME, category, split, index, seed),
-            dataset=NAME,
-            category=category,
-            split=split,
-            index=index,
-            seed=seed,
-            prompt=f"{question}\n\n{PROMPT_NOTE}",
-            resources=(resource(path),),
-            target=target(cat.answer_type, answer),
-            solution=Solution(language="python", code=solution_code(gold, DB_NAME, cat.answer_type)),
-            metadata={
-                "question": question,
-                "template": inst.template,
-                "params": json_params(inst),
-                "content_key": inst.key,
-                "gold_sql": gold,
-            },
-        )
+    def json_params(self, inst: Any) -> dict[str, Any]:
+        return json_params(inst)
 
     # ---- import
 
@@ -150,16 +84,6 @@ class Treqs:
         from medagentgym.datasets.treqs.importer import import_treqs_file
 
         return import_treqs_file(source, output, db=db, query_timeout_s=query_timeout_s, **options)
-
-
-def resource(path: Path, description: str = RESOURCE_DESCRIPTION) -> Resource:
-    return Resource(kind="sqlite", name=DB_NAME, path=str(Path(path).resolve()), description=description)
-
-
-def target(answer_type: AnswerType, answer: Any) -> Target:
-    if answer_type is AnswerType.NUMBER:
-        return Target(answer_type=answer_type, value=answer, rel_tol=NUMBER_REL_TOL)
-    return Target(answer_type=answer_type, value=answer)
 
 
 DATASET = Treqs()

@@ -236,10 +236,11 @@ def propose(
     templates: list[str],
     answer_type: AnswerType,
     *,
+    weights: list[float] | None = None,
     max_tries: int = 400,
 ) -> tuple[Instance, Any]:
     """Draw a valid instance of ``family`` (mimic_iii's loop over this module's families)."""
     return draw_valid(
         TreqsCtx(con), rng, FAMILIES[family], templates, lambda inst: evaluate(con, inst, answer_type),
-        max_tries=max_tries, label=f"treqs {family}",
+        weights=weights, max_tries=max_tries, label=f"treqs {family}",
     )

@@ -14,17 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from medagentgym.catalog.dataset import ImportReport
+from medagentgym.datasets._ehr_dataset import NUMBER_REL_TOL
 from medagentgym.datasets._ehrsql import GOLD_QUERY_TIME_LIMIT_S
 from medagentgym.datasets._ehrsql_import import ImportConfig, import_ehrsql_file
 from medagentgym.datasets._reanchor import TREQS_SPACE
 from medagentgym.datasets.treqs.build import NAME, build_database
 from medagentgym.datasets.treqs.csv_source import build_from_csv
-from medagentgym.datasets.treqs.dataset import (
-    DB_NAME,
-    NUMBER_REL_TOL,
-    PROMPT_NOTE,
-    RESOURCE_DESCRIPTION,
-)
+from medagentgym.datasets.treqs.dataset import DB_NAME, PROMPT_NOTE, RESOURCE_DESCRIPTION
 
 _AGGREGATE = re.compile(r"^select\s+(avg|min|max)\s*\(", re.IGNORECASE)
 _COUNT = re.compile(r"^select\s+count\s*\(", re.IGNORECASE)
