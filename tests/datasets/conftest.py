@@ -1,79 +1,36 @@
-"""Shared fixtures for dataset tests. Each dataset adds only its own, clearly prefixed fixtures."""
+"""Shared fixtures for dataset tests: per EHR dataset, its view built once into the session's
+world cache (``<name>_cache``) and, per test, the cache selected with the view's path
+(``<name>_env``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-# --------------------------------------------------------------------------- mimic_iii
+from medagentgym.catalog import get_dataset
 
 
-@pytest.fixture(scope="session")
-def mimic_iii_cache(world_cache: Path) -> Iterator[Path]:
-    """The shared world cache with the MIMIC-III view built, once per test session."""
-    cache = world_cache
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MEDAGENTGYM_CACHE", str(cache))
-        from medagentgym.datasets.mimic_iii import DATASET
+def _view_fixtures(name: str) -> tuple[Callable[..., Iterator[Path]], Callable[..., Path]]:
+    """The pair of fixtures of one EHR dataset (same shape for every view of the world)."""
 
-        DATASET.build()
-    yield cache
+    def cache(world_cache: Path) -> Iterator[Path]:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("MEDAGENTGYM_CACHE", str(world_cache))
+            get_dataset(name).build()
+        yield world_cache
 
+    def env(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Path:
+        built = request.getfixturevalue(f"{name}_cache")
+        monkeypatch.setenv("MEDAGENTGYM_CACHE", str(built))
+        return get_dataset(name).db_path()
 
-@pytest.fixture
-def mimic_iii_env(mimic_iii_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Point MEDAGENTGYM_CACHE at the session's built cache for one test; returns the DB path."""
-    monkeypatch.setenv("MEDAGENTGYM_CACHE", str(mimic_iii_cache))
-    from medagentgym.datasets.mimic_iii import DATASET
-
-    return DATASET.db_path()
+    cache.__doc__ = f"The session's world cache with the {name} view built (once per session)."
+    env.__doc__ = f"Select the {name} cache for one test; returns the view's path."
+    return pytest.fixture(scope="session", name=f"{name}_cache")(cache), pytest.fixture(name=f"{name}_env")(env)
 
 
-# --------------------------------------------------------------------------- treqs
-
-
-@pytest.fixture(scope="session")
-def treqs_cache(world_cache: Path) -> Iterator[Path]:
-    """The shared world cache with the treqs view built, once per test session."""
-    cache = world_cache
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MEDAGENTGYM_CACHE", str(cache))
-        from medagentgym.datasets.treqs import DATASET
-
-        DATASET.build()
-    yield cache
-
-
-@pytest.fixture
-def treqs_env(treqs_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Point MEDAGENTGYM_CACHE at the session's treqs cache for one test; returns the view's path."""
-    monkeypatch.setenv("MEDAGENTGYM_CACHE", str(treqs_cache))
-    from medagentgym.datasets.treqs import DATASET
-
-    return DATASET.db_path()
-
-
-# --------------------------------------------------------------------------- eicu
-
-
-@pytest.fixture(scope="session")
-def eicu_cache(world_cache: Path) -> Iterator[Path]:
-    """The shared world cache with the eicu view built, once per test session."""
-    cache = world_cache
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MEDAGENTGYM_CACHE", str(cache))
-        from medagentgym.datasets.eicu import DATASET
-
-        DATASET.build()
-    yield cache
-
-
-@pytest.fixture
-def eicu_env(eicu_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Point MEDAGENTGYM_CACHE at the session's eicu cache for one test; returns the view's path."""
-    monkeypatch.setenv("MEDAGENTGYM_CACHE", str(eicu_cache))
-    from medagentgym.datasets.eicu import DATASET
-
-    return DATASET.db_path()
+mimic_iii_cache, mimic_iii_env = _view_fixtures("mimic_iii")
+treqs_cache, treqs_env = _view_fixtures("treqs")
+eicu_cache, eicu_env = _view_fixtures("eicu")
