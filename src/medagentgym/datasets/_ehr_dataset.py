@@ -47,10 +47,17 @@ class EhrDataset:
 
     def __init__(self) -> None:
         self._drawer: InstanceDrawer[tuple[Any, Any]] = InstanceDrawer(self.name)
+        self._categories: list[Category] | None = None
 
     # ---- catalog
 
     def categories(self) -> list[Category]:
+        """The category table (read once per process: every sample looks its category up)."""
+        if self._categories is None:
+            self._categories = self._read_categories()
+        return list(self._categories)
+
+    def _read_categories(self) -> list[Category]:
         rows = vocab.read_toml("categories.toml", self.package)["category"]
         return [
             Category(

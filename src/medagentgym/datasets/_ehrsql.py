@@ -33,6 +33,7 @@ import math
 import random
 import re
 import sqlite3
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -276,6 +277,26 @@ class InstanceDrawer(Generic[_I]):
     def __init__(self, dataset: str) -> None:
         self.dataset = dataset
         self._sequences: dict[tuple[str, int | None, str, str, int], DistinctSequence[_I]] = {}
+        # The build stamp per (path, mtime, size), and one read-only connection per (path,
+        # build, thread): reopening per sample would start every draw on a cold page cache.
+        self._stamps: dict[tuple[str, int, int], int | None] = {}
+        self._connections: dict[tuple[str, int | None, int], sqlite3.Connection] = {}
+
+    def _stamp(self, db_path: Path) -> int | None:
+        st = Path(db_path).stat()
+        file_id = (str(db_path), st.st_mtime_ns, st.st_size)
+        if file_id not in self._stamps:
+            self._stamps[file_id] = stamp_of(Path(db_path))
+        return self._stamps[file_id]
+
+    def _connection(self, db_path: Path, stamp: int | None) -> sqlite3.Connection:
+        key = (str(db_path), stamp, threading.get_ident())
+        con = self._connections.get(key)
+        if con is None:
+            for stale in [k for k in self._connections if k[0] == key[0] and k[2] == key[2]]:
+                self._connections.pop(stale).close()  # the file was rebuilt
+            con = self._connections[key] = connect_readonly(db_path)
+        return con
 
     def draw(
         self,
@@ -286,7 +307,8 @@ class InstanceDrawer(Generic[_I]):
         seed: int,
         propose: Callable[[sqlite3.Connection, random.Random], _I],
     ) -> _I:
-        slot = (str(db_path), stamp_of(db_path), category, split, seed)
+        stamp = self._stamp(db_path)
+        slot = (str(db_path), stamp, category, split, seed)
         sequence = self._sequences.get(slot)
         if sequence is None:
             sequence = DistinctSequence(
@@ -298,11 +320,8 @@ class InstanceDrawer(Generic[_I]):
             self._sequences[slot] = sequence
         if index < len(sequence.items):
             return sequence.items[index]
-        con = connect_readonly(db_path)
-        try:
-            return sequence.get(index, lambda rng: propose(con, rng))
-        finally:
-            con.close()
+        con = self._connection(db_path, stamp)
+        return sequence.get(index, lambda rng: propose(con, rng))
 
     def estimated_space(self, category: str, split: Split, seed: int = 0) -> float:
         """The estimated number of distinct instances of ``category`` in ``split``, from the

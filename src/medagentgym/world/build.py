@@ -12,6 +12,7 @@ Files are written under a temporary name beside the target and moved into place 
 
 from __future__ import annotations
 
+import functools
 import inspect
 import os
 import sqlite3
@@ -68,11 +69,26 @@ def world_path(n_patients: int | None = None) -> Path:
     return folder / f"world{suffix}.sqlite"
 
 
+@functools.cache
+def _inputs_digest() -> int:
+    """A hash of the generator's code version, schema and vocabularies (read once per process:
+    samples check their database's stamp on every draw)."""
+    return stable_hash("world", BUILD_VERSION, *(vocab.read_text(name) for name in VOCAB_FILES))
+
+
 def world_stamp(seed: int = SEED, n_patients: int | None = None) -> int:
     """A 31-bit fingerprint of everything the world depends on (fits ``PRAGMA user_version``)."""
     n_patients = n_patients or world_size()
-    texts = [vocab.read_text(name) for name in VOCAB_FILES]
-    return stable_hash("world", BUILD_VERSION, seed, n_patients, *texts) & 0x7FFF_FFFF
+    return stable_hash(_inputs_digest(), seed, n_patients) & 0x7FFF_FFFF
+
+
+@functools.cache
+def _source(populate: Callable[[sqlite3.Connection], None]) -> str:
+    """The source of a view's population code (part of its stamp), read once per function."""
+    try:
+        return inspect.getsource(populate)
+    except (OSError, TypeError):
+        return getattr(populate, "__qualname__", repr(populate))
 
 
 def stamp_of(path: Path) -> int | None:
@@ -161,14 +177,7 @@ def build_view(
     n_patients = n_patients or world_size()
     world = build_world(n_patients=n_patients)
     target = path or view_path(name, n_patients)
-    try:
-        populate_source = inspect.getsource(populate)
-    except (OSError, TypeError):
-        populate_source = getattr(populate, "__qualname__", repr(populate))
-    stamp = (
-        stable_hash("view", name, version, stamp_of(world), ddl, indexes, populate_source)
-        & 0x7FFF_FFFF
-    )
+    stamp = stable_hash("view", name, version, stamp_of(world), ddl, indexes, _source(populate)) & 0x7FFF_FFFF
     if not force and stamp_of(target) == stamp:
         return target
 
