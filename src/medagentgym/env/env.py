@@ -106,7 +106,6 @@ class MedAgentEnv(gym.Env[str, Any]):
         self.submitted = False
         self.question = 0  # index of the question being answered (sequential samples)
         self.sub_scores: list[Score] = []
-        self.sub_answers: list[Any] = []
         self._last_error: tuple[Action, ExecResult | str] | None = None
         self._handlers: dict[type, Callable[[Any], tuple[str, ExecResult | None]]] = {
             ListTables: self._list_tables,
@@ -159,7 +158,6 @@ class MedAgentEnv(gym.Env[str, Any]):
         self.submitted = False
         self.question = 0
         self.sub_scores = []
-        self.sub_answers = []
         self._last_error = None
         self._inspector = ResourceInspector(sample.resources, self._inspectors)
         observation = render_task(
@@ -317,8 +315,7 @@ class MedAgentEnv(gym.Env[str, Any]):
             self.score = score
             return f"Answer submitted{verdict or '.'}", score.value, True
         self.sub_scores.append(score)
-        self.sub_answers.append(action.answer)
-        self.submitted_answer = list(self.sub_answers)
+        self.submitted_answer = [*(self.submitted_answer or []), action.answer]
         self.question += 1
         if self.question < len(questions):
             head = f"Answer {self.question} of {len(questions)} submitted{verdict or '.'}"
