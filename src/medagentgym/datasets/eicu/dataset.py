@@ -13,7 +13,7 @@ from medagentgym.datasets._ehr_dataset import NUMBER_REL_TOL, EhrDataset
 from medagentgym.datasets._ehrsql import GOLD_QUERY_TIME_LIMIT_S, MIMIC_III_NOW
 from medagentgym.datasets._ehrsql_import import ImportConfig, import_ehrsql_file
 from medagentgym.datasets._reanchor import EICU_SPACE
-from medagentgym.datasets.eicu.build import NAME, build_database, default_db_path
+from medagentgym.datasets.eicu.build import NAME, build_database
 from medagentgym.datasets.eicu.csv_db import load_csv_folder
 from medagentgym.datasets.eicu.generate import EicuCtx, propose
 
@@ -99,9 +99,6 @@ class Eicu(EhrDataset):
     def build_database(self, *, force: bool = False) -> Path:
         return build_database(force=force)
 
-    def db_path(self) -> Path:
-        """The view's path (``build`` makes it)."""
-        return default_db_path()
 
     def propose(self, con: sqlite3.Connection, rng: random.Random, category: Category) -> tuple[Any, Any]:
         names = sorted(category.params["templates"])

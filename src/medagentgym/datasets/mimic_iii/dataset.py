@@ -13,7 +13,7 @@ from medagentgym.datasets._ehr_dataset import NUMBER_REL_TOL, EhrDataset
 from medagentgym.datasets._ehrsql import GOLD_QUERY_TIME_LIMIT_S, MIMIC_III_NOW
 from medagentgym.datasets._ehrsql_import import ImportConfig, import_ehrsql_file
 from medagentgym.datasets._reanchor import MIMIC_III_SPACE
-from medagentgym.datasets.mimic_iii.build import build_database, default_db_path
+from medagentgym.datasets.mimic_iii.build import build_database
 from medagentgym.datasets.mimic_iii.csv_db import load_csv_folder
 from medagentgym.datasets.mimic_iii.generate import propose
 
@@ -69,9 +69,6 @@ class MimicIII(EhrDataset):
     def build_database(self, *, force: bool = False) -> Path:
         return build_database(force=force)
 
-    def db_path(self) -> Path:
-        """The view's path (``build`` makes it)."""
-        return default_db_path()
 
     def propose(self, con: sqlite3.Connection, rng: random.Random, category: Category) -> tuple[Any, Any]:
         templates, _ = self.template_choices(category)

@@ -15,7 +15,6 @@ from medagentgym.datasets._ehrsql import GOLD_QUERY_TIME_LIMIT_S
 from medagentgym.datasets.treqs.build import (
     NAME,
     build_database,
-    default_db_path,
     read_text,
 )
 from medagentgym.datasets.treqs.generate import propose
@@ -55,9 +54,6 @@ class Treqs(EhrDataset):
     def build_database(self, *, force: bool = False) -> Path:
         return build_database(force=force)
 
-    def db_path(self) -> Path:
-        """The view's path (build it with ``build()``)."""
-        return default_db_path()
 
     def propose(self, con: sqlite3.Connection, rng: random.Random, category: Category) -> tuple[Any, Any]:
         templates, weights = self.template_choices(category)
