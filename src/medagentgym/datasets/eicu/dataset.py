@@ -99,7 +99,6 @@ class Eicu(EhrDataset):
     def build_database(self, *, force: bool = False) -> Path:
         return build_database(force=force)
 
-
     def propose(self, con: sqlite3.Connection, rng: random.Random, category: Category) -> tuple[Any, Any]:
         names = sorted(category.params["templates"])
         weights = [category.params["weights"][t] for t in names]

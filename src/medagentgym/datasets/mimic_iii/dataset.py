@@ -69,7 +69,6 @@ class MimicIII(EhrDataset):
     def build_database(self, *, force: bool = False) -> Path:
         return build_database(force=force)
 
-
     def propose(self, con: sqlite3.Connection, rng: random.Random, category: Category) -> tuple[Any, Any]:
         templates, _ = self.template_choices(category)
         return propose(con, rng, category.name, templates, category.answer_type)

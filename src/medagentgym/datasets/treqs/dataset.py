@@ -54,7 +54,6 @@ class Treqs(EhrDataset):
     def build_database(self, *, force: bool = False) -> Path:
         return build_database(force=force)
 
-
     def propose(self, con: sqlite3.Connection, rng: random.Random, category: Category) -> tuple[Any, Any]:
         templates, weights = self.template_choices(category)
         return propose(con, rng, category.name, templates, category.answer_type, weights=weights)
