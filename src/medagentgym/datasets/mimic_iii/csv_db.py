@@ -128,8 +128,11 @@ def load_csv_folder(folder: Path, target: Path | None = None, *, force: bool = F
         _derive(con, load)
         con.executescript(vocab.read_text("schema/indexes.sql"))
         con.commit()
-    finally:
+    except BaseException:  # a failed load leaves no half-written file behind
         con.close()
+        tmp.unlink(missing_ok=True)
+        raise
+    con.close()
     os.replace(tmp, target)
     return load
 
