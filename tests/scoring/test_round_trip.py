@@ -89,6 +89,9 @@ def random_target(rng: random.Random, answer_type: AnswerType) -> Target:
         return Target(answer_type=A.DATE, value=value)
     if answer_type is A.BOOLEAN:
         return Target(answer_type=A.BOOLEAN, value=rng.random() < 0.5)
+    if answer_type is A.WEEKS_DAYS:
+        weeks, days = rng.randint(0, 44), rng.randint(0, 6)
+        return Target(answer_type=A.WEEKS_DAYS, value=rng.choice([[weeks, days], f"({weeks} weeks, {days} days)"]))
     raise AssertionError(answer_type)
 
 
@@ -135,6 +138,9 @@ def different_answer(rng: random.Random, target: Target) -> Any:
         return (gold.value + timedelta(days=1)).isoformat()
     if t is A.BOOLEAN:
         return not gold.value
+    if t is A.WEEKS_DAYS:
+        weeks, days = gold.value
+        return rng.choice([[weeks + 1, days], [weeks, (days + 1) % 7], [days, weeks] if days != weeks else [weeks + 2, days]])
     raise AssertionError(t)
 
 

@@ -40,6 +40,7 @@ DATE = Target(answer_type=A.DATE, value="2014-09-23")
 DATE_US = Target(answer_type=A.DATE, value="09/23/2014")
 DATETIME = Target(answer_type=A.DATE, value="2104-04-18 13:57:46")
 DATETIME_MIDNIGHT = Target(answer_type=A.DATE, value="2104-04-18 00:00:00")
+WEEKS_DAYS = Target(answer_type=A.WEEKS_DAYS, value=[4, 3])
 TRUE = Target(answer_type=A.BOOLEAN, value=True)
 FALSE = Target(answer_type=A.BOOLEAN, value=False)
 
@@ -48,6 +49,10 @@ INF = float("inf")
 
 # (target, submitted, expected score, a fragment the explanation must hold)
 CASES: list[tuple[str, Target, Any, float, str]] = [
+    # ---------------------------------------------------------------- WEEKS_DAYS (more in test_weeks_days.py)
+    ("wd-right", WEEKS_DAYS, "(4 weeks, 3 days)", 1.0, "parsed 4 weeks, 3 days"),
+    ("wd-wrong", WEEKS_DAYS, [4, 4], 0.0, "expected 4 weeks, 3 days"),
+    ("wd-uncarried", WEEKS_DAYS, [3, 10], 0.0, "days must be 0-6"),
     # ---------------------------------------------------------------- NUMBER
     ("num-right", RANGE, 25.1, 1.0, "accepted range [23.9761, 26.4999]"),
     ("num-right-str", RANGE, " 25.1 ", 1.0, "from a string"),
@@ -376,6 +381,7 @@ ROUND_TRIP_EXAMPLES: dict[AnswerType, Target] = {
     A.ORDERED_LIST: LIST,
     A.DATE: DATETIME,
     A.BOOLEAN: FALSE,
+    A.WEEKS_DAYS: WEEKS_DAYS,
 }
 
 

@@ -24,6 +24,7 @@ class AnswerType(StrEnum):
     ORDERED_LIST = "ordered_list"  # list of strings whose order matters
     DATE = "date"  # calendar date (ISO 8601 after parsing), optionally a datetime
     BOOLEAN = "boolean"  # true / false
+    WEEKS_DAYS = "weeks_days"  # a duration as whole weeks plus 0-6 days (gestational age)
 
 
 class Target(BaseModel):

@@ -12,6 +12,7 @@ ANSWER_FORMATS: dict[AnswerType, str] = {
     AnswerType.ORDERED_LIST: "a JSON list of strings in the asked order",
     AnswerType.DATE: 'a date as "YYYY-MM-DD" (or "YYYY-MM-DD HH:MM:SS" when a time is asked)',
     AnswerType.BOOLEAN: "true or false",
+    AnswerType.WEEKS_DAYS: 'weeks and days as a JSON pair [weeks, days] with days 0-6 (e.g. [4, 3] for 4 weeks, 3 days)',
 }
 
 JSON_ACTIONS = """\

@@ -17,6 +17,7 @@ from typing import Any
 from medagentgym.catalog.sample import AnswerType, Sample
 from medagentgym.policies.base import Policy, PolicyReply
 from medagentgym.runs.schema import PolicyInfo
+from medagentgym.scoring import parse_answer
 
 ANSWER_MARKER = "__MEDAGENTGYM_ANSWER__"
 
@@ -106,11 +107,13 @@ def wrong_answer(answer: Any, answer_type: AnswerType) -> Any:
         case AnswerType.BOOLEAN:
             return not (answer in (True, 1) or str(answer).lower() in ("true", "1", "yes"))
         case AnswerType.DATE:
-            text = str(answer)
-            parsed = dt.datetime.fromisoformat(text) if " " in text or "T" in text else None
-            if parsed is not None:
-                return (parsed + dt.timedelta(days=1)).isoformat(sep=" ")
-            return (dt.date.fromisoformat(text) + dt.timedelta(days=1)).isoformat()
+            moment = parse_answer(answer, AnswerType.DATE).value  # ISO or US MM/DD/YYYY
+            if isinstance(moment, dt.datetime):
+                return (moment + dt.timedelta(days=1)).isoformat(sep=" ")
+            return (moment + dt.timedelta(days=1)).isoformat()
+        case AnswerType.WEEKS_DAYS:
+            weeks, days = parse_answer(answer, AnswerType.WEEKS_DAYS).value
+            return [weeks, (days + 1) % 7]
         case AnswerType.STRING_SET | AnswerType.ORDERED_LIST:
             items = list(answer) if isinstance(answer, list) else [answer]
             return [*items, "zz-not-an-answer"]

@@ -34,6 +34,9 @@ Rules (a submission is one JSON value; the target value is read by the same pars
   with " HH:MM[:SS[.ffffff]]" or "T..." ; no time zones, no month names. Exact calendar date;
   to the second for a datetime target. A date and the same date at 00:00:00 are equal; any
   other time of day never matches a date-only target.
+- WEEKS_DAYS: a duration of whole weeks plus 0-6 days: a JSON pair [4, 3], {"weeks": 4, "days":
+  3}, or text "4 weeks, 3 days" / "(4 weeks, 3 days)" / "('4 weeks', '3 days')". A bare number,
+  days above 6, negative or fractional parts are rejected. Equal weeks and days.
 - BOOLEAN: true/false, 1/0 (int or float), or the words true/false, yes/no, 1/0 (any case,
   quotes and a final period ignored). Anything holding both ("True False") is rejected.
 """

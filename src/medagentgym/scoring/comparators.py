@@ -230,6 +230,12 @@ def compare_boolean(parsed: ParsedAnswer, gold: ParsedAnswer, target: Target) ->
     return Verdict(parsed.value == gold.value, f"expected {str(gold.value).lower()}")
 
 
+def compare_weeks_days(parsed: ParsedAnswer, gold: ParsedAnswer, target: Target) -> Verdict:
+    """The same weeks and the same days (days are 0-6 on both sides, so equal durations)."""
+    weeks, days = gold.value
+    return Verdict(parsed.value == gold.value, f"expected {weeks} weeks, {days} days")
+
+
 Comparator = Callable[[ParsedAnswer, ParsedAnswer, Target], Verdict]
 
 COMPARATORS: Mapping[AnswerType, Comparator] = MappingProxyType(
@@ -241,5 +247,6 @@ COMPARATORS: Mapping[AnswerType, Comparator] = MappingProxyType(
         AnswerType.ORDERED_LIST: compare_ordered_list,
         AnswerType.DATE: compare_date,
         AnswerType.BOOLEAN: compare_boolean,
+        AnswerType.WEEKS_DAYS: compare_weeks_days,
     }
 )

@@ -557,6 +557,60 @@ def parse_boolean(submitted: Any) -> ParsedAnswer:
     )
 
 
+# --------------------------------------------------------------------------------- WEEKS_DAYS
+
+_WEEKS_DAYS_RE = re.compile(
+    r"\(?\s*['\"]?\s*(\d+)\s*weeks?\s*['\"]?\s*(?:,|and|,\s*and)?\s*['\"]?\s*(\d+)\s*days?\s*['\"]?\s*\)?",
+    re.ASCII | re.IGNORECASE,
+)
+_PAIR_RE = re.compile(r"[\(\[]\s*(\d+)\s*,\s*(\d+)\s*[\)\]]", re.ASCII)
+_WEEKS_DAYS_HINT = 'submit weeks and days as [4, 3] or "4 weeks, 3 days"'
+
+
+def _week_part(value: Any, what: str, source: Any) -> int:
+    if isinstance(value, bool) or _is_np_bool(value) or not _is_real(value):
+        raise AnswerParseError(f"{preview(source)}: the {what} must be a whole number; {_WEEKS_DAYS_HINT}")
+    x = _finite_float(value, source)
+    if not x.is_integer() or x < 0 or x > 10_000:
+        raise AnswerParseError(f"{preview(source)}: the {what} must be a whole number >= 0; {_WEEKS_DAYS_HINT}")
+    return int(x)
+
+
+def parse_weeks_days(submitted: Any) -> ParsedAnswer:
+    """A duration as (weeks, days) with 0 <= days <= 6: a JSON pair ``[4, 3]``, an object
+    ``{"weeks": 4, "days": 3}``, or text such as "4 weeks, 3 days" / "(4 weeks, 3 days)" /
+    "('4 weeks', '3 days')" (the MedCalc-Bench spelling). A bare number is refused (days or
+    weeks?), as are days of 7 or more (whole weeks are carried into the weeks)."""
+    _check_not_empty(submitted)
+    weeks: Any
+    days: Any
+    if isinstance(submitted, dict):
+        if set(submitted) != {"weeks", "days"}:
+            raise AnswerParseError(f"an object must hold exactly 'weeks' and 'days'; {_WEEKS_DAYS_HINT}")
+        weeks, days = submitted["weeks"], submitted["days"]
+    elif isinstance(submitted, (list, tuple)):
+        if len(submitted) != 2:
+            raise AnswerParseError(f"got a list of {len(submitted)} item(s); {_WEEKS_DAYS_HINT}")
+        weeks, days = submitted
+        if isinstance(weeks, str) and isinstance(days, str):  # ["4 weeks", "3 days"]
+            return parse_weeks_days(f"{weeks}, {days}")
+    elif isinstance(submitted, str):
+        text = " ".join(submitted.split())  # one space at most between tokens: linear matching
+        match = None
+        if len(text) <= 60:
+            match = _WEEKS_DAYS_RE.fullmatch(text) or _PAIR_RE.fullmatch(text)
+        if match is None:
+            raise AnswerParseError(f"{preview(submitted)} is not a weeks-and-days duration; {_WEEKS_DAYS_HINT}")
+        weeks, days = int(match.group(1)), int(match.group(2))
+    else:
+        raise AnswerParseError(f"got {_type_name(submitted)}; {_WEEKS_DAYS_HINT}")
+    w = _week_part(weeks, "weeks", submitted)
+    d = _week_part(days, "days", submitted)
+    if d > 6:
+        raise AnswerParseError(f"{preview(submitted)} has {d} days; days must be 0-6 (carry whole weeks)")
+    return ParsedAnswer(AnswerType.WEEKS_DAYS, (w, d), [w, d], f"parsed {w} weeks, {d} days")
+
+
 # --------------------------------------------------------------------------------- dispatch
 
 Parser = Callable[[Any], ParsedAnswer]
@@ -570,6 +624,7 @@ PARSERS: Mapping[AnswerType, Parser] = MappingProxyType(
         AnswerType.ORDERED_LIST: parse_ordered_list,
         AnswerType.DATE: parse_date,
         AnswerType.BOOLEAN: parse_boolean,
+        AnswerType.WEEKS_DAYS: parse_weeks_days,
     }
 )
 

@@ -29,12 +29,18 @@ class Display:
 
 @dataclass(frozen=True)
 class Quantity:
+    """A measured or counted value. Notes write it as "<label> <value unit>" in its section's
+    sentence (vitals, labs, body size, ECG), or, when ``template`` is set, as that sentence
+    (``{text}`` is the value with its unit, ``{He}``/``{His}``... the pronouns) in ``section``
+    (history | symptoms | exam | meds | social | plan | any other name: a paragraph of its own)."""
+
     kind: str
-    section: str  # vitals | body | labs | ecg | social | plan
+    section: str  # vitals | body | labs | ecg | social | plan | history | symptoms | exam | ...
     labels: tuple[str, ...]
     typical: tuple[float, float, float]  # low, mode, high (triangular)
     abnormal: tuple[float, float] | None
     displays: tuple[Display, ...]
+    templates: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -49,8 +55,14 @@ class Finding:
 
 @dataclass(frozen=True)
 class Choice:
+    """One of several options (official label -> phrases). Glasgow Coma Scale parts (section
+    "gcs") are verb phrases joined after "the patient"; every other section takes whole
+    sentences (with ``{He}``/``{His}``... pronouns), placed like findings of that section."""
+
     kind: str
     options: dict[str, tuple[str, ...]] = field(default_factory=dict)  # official label -> phrases
+    section: str = "gcs"
+    weights: dict[str, float] = field(default_factory=dict)  # option -> sampling weight (default 1)
 
 
 _mmol = Display("mmol/L", 0)
@@ -268,9 +280,16 @@ def _triangular(rng: random.Random, low: float, mode: float, high: float) -> flo
     return rng.triangular(low, high, min(max(mode, low), high))
 
 
-def sample_quantity(kind: str, rng: random.Random, ctx: dict[str, Any], override: tuple[float, float] | None) -> float:
-    """A canonical value for ``kind``; ``ctx`` holds canonical values drawn before it."""
-    spec = QUANTITIES[kind]
+def sample_quantity(
+    kind: str,
+    rng: random.Random,
+    ctx: dict[str, Any],
+    override: tuple[float, float] | None,
+    quantities: dict[str, Quantity] = QUANTITIES,
+) -> float:
+    """A canonical value for ``kind``; ``ctx`` holds canonical values drawn before it.
+    ``quantities``: the vocabulary to read ``kind`` from (families add their own kinds)."""
+    spec = quantities[kind]
     low, mode, high = spec.typical
     age = ctx.get("age", 50)
     male = ctx.get("sex", True)

@@ -7,26 +7,39 @@ order vary, the values a calculator needs do not.
 
 from __future__ import annotations
 
+import importlib
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from medagentgym.catalog.sample import AnswerType, Sample, Solution, Split, Target, make_sample_id
-from medagentgym.catalog.splits import draw_in_split, rng_for
+from medagentgym.catalog.splits import DistinctSequence, rng_for
+from medagentgym.datasets.medcalcbench import facts
 from medagentgym.datasets.medcalcbench.categories import DATASET_NAME, CalculatorSpec, spec_by_name
 from medagentgym.datasets.medcalcbench.facts import (
-    CHOICES,
     DISTRACTOR_CONDITIONS,
     DISTRACTOR_LABS,
     DISTRACTOR_VITALS,
-    FINDINGS,
-    QUANTITIES,
     SAMPLING_ORDER,
+    Choice,
     Display,
+    Finding,
+    Quantity,
     sample_quantity,
 )
+from medagentgym.datasets.medcalcbench.families import merged
 from medagentgym.datasets.medcalcbench.solution import Given, compute, render_solution
+
+# The whole vocabulary: facts.py plus every calculator family's kinds.
+QUANTITIES: dict[str, Quantity] = merged(facts.QUANTITIES, "QUANTITIES")
+FINDINGS: dict[str, Finding] = merged(facts.FINDINGS, "FINDINGS")
+CHOICES: dict[str, Choice] = merged(facts.CHOICES, "CHOICES")
+# Sections whose findings, templated quantities and choices are sentences placed by render_note;
+# any other section becomes a paragraph of its own.
+_SENTENCE_SECTIONS = ("symptoms", "exam", "meds", "renal")
 
 
 @dataclass(frozen=True)
@@ -85,7 +98,7 @@ def _sample_kind(kind: str, rng: random.Random, ctx: dict[str, Any], spec: Calcu
     if kind == "black":
         return rng.random() < 0.25
     if kind in QUANTITIES:
-        value = sample_quantity(kind, rng, ctx, spec.ranges.get(kind))
+        value = sample_quantity(kind, rng, ctx, spec.ranges.get(kind), QUANTITIES)
         if kind == "age":
             return int(value)
         if kind == "alcohol":
@@ -94,7 +107,11 @@ def _sample_kind(kind: str, rng: random.Random, ctx: dict[str, Any], spec: Calcu
     if kind in FINDINGS:
         return rng.random() < FINDINGS[kind].p_true
     if kind in CHOICES:
-        return rng.choice(sorted(CHOICES[kind].options))
+        choice = CHOICES[kind]
+        options = sorted(choice.options)
+        if choice.weights:
+            return rng.choices(options, weights=[choice.weights.get(o, 1.0) for o in options])[0]
+        return rng.choice(options)
     raise KeyError(f"unknown fact kind {kind!r}")
 
 
@@ -197,6 +214,32 @@ def render_note(spec: CalculatorSpec, draw: Draw, rng: random.Random) -> str:
     def fmt(text: str) -> str:
         return text.format(**pron)
 
+    params_in_order = list(dict.fromkeys(spec.params.values()))
+
+    def section_sentences(section: str) -> list[str]:
+        """Templated quantities and non-GCS choices of ``section``, in argument order."""
+        out = []
+        for kind in params_in_order:
+            quantity = QUANTITIES.get(kind)
+            if quantity is not None and quantity.templates and quantity.section == section and kind in draw.shown:
+                out.append(rng.choice(quantity.templates).format(text=draw.shown[kind].text, **pron))
+            choice = CHOICES.get(kind)
+            if choice is not None and choice.section == section:
+                out.append(fmt(rng.choice(choice.options[ctx[kind]])))
+        return out
+
+    def finding_sentences(section: str) -> list[str]:
+        """Findings of a sentence section: stated when present, sometimes denied when absent."""
+        out = []
+        for kind in params_in_order:
+            finding = FINDINGS.get(kind)
+            if finding is not None and finding.section == section:
+                if ctx[kind]:
+                    out.append(fmt(rng.choice(finding.yes)))
+                elif finding.always_state or rng.random() < 0.5:
+                    out.append(fmt(rng.choice(finding.no)))
+        return out
+
     # opening
     if age < 18:
         noun = "boy" if male else "girl"
@@ -252,11 +295,15 @@ def render_note(spec: CalculatorSpec, draw: Draw, rng: random.Random) -> str:
     elif rng.random() < 0.3:
         history.append(fmt(rng.choice(["{He} is a former smoker.", "{He} has never smoked.", "{He} smokes half a pack a day."])))
 
+    for section in ("history", "meds", "social"):
+        history += section_sentences(section)
+
     symptoms = [
         fmt(rng.choice(FINDINGS[k].yes if ctx[k] else FINDINGS[k].no))
         for k in spec.params.values()
         if k in FINDINGS and FINDINGS[k].section == "symptoms"
     ]
+    symptoms += section_sentences("symptoms")
 
     # vitals and body size
     shown = dict(draw.shown)
@@ -277,7 +324,7 @@ def render_note(spec: CalculatorSpec, draw: Draw, rng: random.Random) -> str:
         if kind in shown:
             continue
         if kind not in local or kind in ("systolic", "diastolic", "chloride"):
-            local[kind] = sample_quantity(kind, rng, local, None)
+            local[kind] = sample_quantity(kind, rng, local, None, QUANTITIES)
         shown[kind] = show_quantity(kind, local[kind], rng.choice(QUANTITIES[kind].displays))
 
     heart_rate_in_ecg = "qt" in shown and "heart_rate" in shown and rng.random() < 0.5
@@ -285,7 +332,12 @@ def render_note(spec: CalculatorSpec, draw: Draw, rng: random.Random) -> str:
     if "systolic" in shown and "diastolic" in shown:
         bp = f"{format_number(shown['systolic'].value, 0)}/{format_number(shown['diastolic'].value, 0)} mm Hg"
         vitals.append(rng.choice(["blood pressure ", "blood pressure of ", "BP "]) + bp)
-    for kind in ("heart_rate", "respiratory_rate", "temperature", "spo2"):
+    more_vitals = sorted(
+        k for k in shown
+        if QUANTITIES[k].section == "vitals" and not QUANTITIES[k].templates
+        and k not in ("heart_rate", "respiratory_rate", "temperature", "spo2", "systolic", "diastolic")
+    )
+    for kind in ("heart_rate", "respiratory_rate", "temperature", "spo2", *more_vitals):
         if kind in shown and not (kind == "heart_rate" and heart_rate_in_ecg):
             label = rng.choice(QUANTITIES[kind].labels)
             vitals.append(f"{label} {shown[kind].text}")
@@ -301,6 +353,9 @@ def render_note(spec: CalculatorSpec, draw: Draw, rng: random.Random) -> str:
         for kind in ("height", "weight"):
             if kind in shown:
                 body.append(fmt(rng.choice(["{His} " + kind + " is ", kind.capitalize() + ": ", "Measured " + kind + " was "])) + shown[kind].text + ".")
+    for kind in sorted(k for k in shown if QUANTITIES[k].section == "body" and not QUANTITIES[k].templates and k not in ("height", "weight")):
+        label = rng.choice(QUANTITIES[kind].labels)
+        body.append(label[0].upper() + label[1:] + ": " + shown[kind].text + ".")
     rng.shuffle(body)
 
     # exam
@@ -316,6 +371,7 @@ def render_note(spec: CalculatorSpec, draw: Draw, rng: random.Random) -> str:
     if gcs:
         rng.shuffle(gcs)
         exam.append(rng.choice(["On neurological examination the patient ", "On assessment, the patient ", "At the scene, the patient "]) + _join(gcs) + ".")
+    exam += section_sentences("exam")
     exam += rng.sample(DISTRACTOR_EXAM, rng.randint(0, 2))
     rng.shuffle(exam)
 
@@ -323,7 +379,7 @@ def render_note(spec: CalculatorSpec, draw: Draw, rng: random.Random) -> str:
     lab_items = [
         f"{rng.choice(QUANTITIES[k].labels)} {shown[k].text}"
         for k in shown
-        if QUANTITIES[k].section == "labs"
+        if QUANTITIES[k].section == "labs" and not QUANTITIES[k].templates
     ]
     rng.shuffle(lab_items)
     labs: list[str] = []
@@ -338,19 +394,30 @@ def render_note(spec: CalculatorSpec, draw: Draw, rng: random.Random) -> str:
         ecg.append(rng.choice(["An ECG showed sinus rhythm", "The electrocardiogram demonstrated a regular rhythm", "A 12-lead ECG was recorded in sinus rhythm"]) + rate + " with a " + rng.choice(["QT interval of ", "measured QT of "]) + shown["qt"].text + ".")
 
     renal = []
-    for kind in ("dialysis_twice", "cvvhd"):
-        if kind in used:
-            finding = FINDINGS[kind]
+    for kind in params_in_order:
+        finding = FINDINGS.get(kind)
+        if finding is not None and finding.section == "renal":
             if ctx[kind]:
-                renal.append(rng.choice(finding.yes))
+                renal.append(fmt(rng.choice(finding.yes)))
             elif rng.random() < 0.5:
-                renal.append(rng.choice(finding.no))
+                renal.append(fmt(rng.choice(finding.no)))
+    renal += section_sentences("renal")
+    # Sections of the families' own (surgery, family history, pregnancy...): a paragraph each.
+    placed = {"history", "meds", "social", "symptoms", "exam", "renal", "plan", "vitals", "labs", "body", "ecg", "demo", "gcs"}
+    own_sections = list(dict.fromkeys(
+        item.section
+        for kind in params_in_order
+        for item in (QUANTITIES.get(kind), FINDINGS.get(kind), CHOICES.get(kind))
+        if item is not None and item.section not in placed
+    ))
+    own_blocks = [" ".join(finding_sentences(section) + section_sentences(section)) for section in own_sections]
     plan = []
     if "target_bmi" in shown:
         plan.append(rng.choice(["A target BMI of {} was agreed.", "The dietitian set a goal BMI of {}.", "The agreed target BMI is {}."]).format(shown["target_bmi"].text))
+    plan += section_sentences("plan")
     closing = fmt(rng.choice(CLOSINGS))
 
-    blocks = [" ".join([vitals_text, *body]).strip(), " ".join(exam), " ".join(labs), " ".join(ecg)]
+    blocks = [" ".join([vitals_text, *body]).strip(), " ".join(exam), " ".join(labs), " ".join(ecg), *own_blocks]
     if rng.random() < 0.5:
         rng.shuffle(blocks)
     head = [opening, " ".join(symptoms)]
@@ -366,24 +433,69 @@ def render_note(spec: CalculatorSpec, draw: Draw, rng: random.Random) -> str:
     return " ".join(parts)
 
 
+ANSWER_HINTS = {
+    AnswerType.INTEGER: "a single integer",
+    AnswerType.NUMBER: "a single number",
+    AnswerType.DATE: "a date as MM/DD/YYYY",
+    AnswerType.WEEKS_DAYS: "weeks and days as [weeks, days] with days 0-6",
+}
+
+
 def build_prompt(note: str, question: str, answer_type: AnswerType) -> str:
-    unit_hint = "a single integer" if answer_type is AnswerType.INTEGER else "a single number"
-    return f"Patient note:\n{note}\n\nQuestion: {question}\n\nGive your final answer as {unit_hint}."
+    return f"Patient note:\n{note}\n\nQuestion: {question}\n\nGive your final answer as {ANSWER_HINTS[answer_type]}."
 
 
-def make_target(value: float | int, answer_type: AnswerType, tolerance: float) -> Target:
+def make_target(value: Any, answer_type: AnswerType, tolerance: float) -> Target:
+    """Integer scores exactly; dates and (weeks, days) exactly; numbers within ``tolerance``."""
     if answer_type is AnswerType.INTEGER:
         return Target(answer_type=AnswerType.INTEGER, value=int(value))
+    if answer_type in (AnswerType.DATE, AnswerType.WEEKS_DAYS):
+        return Target(answer_type=answer_type, value=value)
     low, high = sorted((value * (1 - tolerance), value * (1 + tolerance)))
     return Target(answer_type=AnswerType.NUMBER, value=value, lower=low, upper=high, rel_tol=tolerance)
+
+
+@dataclass(frozen=True)
+class NoteWriter:
+    """How a category's notes are made: its parameter draw and its note renderer."""
+
+    propose: Callable[[CalculatorSpec, random.Random], Draw]
+    render_note: Callable[[CalculatorSpec, Draw, random.Random], str]
+
+
+def note_writer(spec: CalculatorSpec) -> NoteWriter:
+    """This module's narrative notes, or the ``generator`` module a category names."""
+    if not spec.generator:
+        return NoteWriter(propose, render_note)
+    module = importlib.import_module(f"{__package__}.{spec.generator}")
+    return NoteWriter(module.propose, module.render_note)
+
+
+@lru_cache(maxsize=128)
+def _sequence(category: str, split: Split, seed: int) -> DistinctSequence[Draw]:
+    """The distinct parameter draws of one (category, split, seed): index i never repeats an
+    instance of indices 0..i-1, so a catalog of N samples holds N different questions."""
+    return DistinctSequence(split, lambda i: rng_for(DATASET_NAME, category, split, i, seed), lambda d: d.key)
+
+
+def _draw_with_stream(spec: CalculatorSpec, writer: NoteWriter, split: Split, index: int, seed: int) -> tuple[Draw, random.Random]:
+    """The draw at ``index`` and its random stream positioned just after it (the note is
+    rendered from there): replaying the slot's stream reaches the same draw again, since the
+    first candidate with the accepted key is the accepted one."""
+    draw = _sequence(spec.name, split, seed).get(index, lambda r: writer.propose(spec, r))
+    rng = rng_for(DATASET_NAME, spec.name, split, index, seed)
+    for _ in range(100_000):
+        if writer.propose(spec, rng).key == draw.key:
+            return draw, rng
+    raise RuntimeError(f"could not replay the draw of {spec.name}/{split}/{index}")  # pragma: no cover
 
 
 def generate_sample(category: str, split: Split, index: int, seed: int = 0) -> Sample:
     """The sample at (category, split, index, seed); the same arguments give the same sample."""
     spec = spec_by_name(category)
-    rng = rng_for(DATASET_NAME, category, split, index, seed)
-    draw = draw_in_split(rng, split, lambda r: propose(spec, r), lambda d: d.key)
-    note = render_note(spec, draw, rng)
+    writer = note_writer(spec)
+    draw, rng = _draw_with_stream(spec, writer, split, index, seed)
+    note = writer.render_note(spec, draw, rng)
     return Sample(
         id=make_sample_id(DATASET_NAME, category, split, index, seed),
         dataset=DATASET_NAME,
