@@ -14,8 +14,9 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from medagentgym.datasets.medcalcbench import units
+from medagentgym.datasets.medcalcbench import facts, units
 from medagentgym.datasets.medcalcbench.categories import CalculatorSpec
+from medagentgym.datasets.medcalcbench.families import merged
 from medagentgym.datasets.medcalcbench.solution import Given
 
 
@@ -31,7 +32,7 @@ _GAP = {"Sodium": "sodium", "Chloride": "chloride", "Bicarbonate": "bicarbonate"
 _GAP_ALB = {**_GAP, "Albumin": "albumin_g_dl"}
 _BP = {"Systolic Blood Pressure": "systolic", "Diastolic Blood Pressure": "diastolic"}
 
-ENTITY_MAP: dict[str, dict[str, str]] = {
+_BASE_ENTITY_MAP: dict[str, dict[str, str]] = {
     "creatinine-clearance": _CG,
     "ckd-epi-2021": {**_AGE, **_SEX, "creatinine": "creatinine_mg_dl"},
     "cha2ds2-vasc": {
@@ -134,7 +135,7 @@ _ENZYME = {"u/l": None, "iu/l": None}
 _NONE: dict[str, Callable[..., float] | None] = {"": None}
 
 # Fact kind -> accepted units (lower case) -> conversion into the canonical unit (None: as is).
-UNIT_TABLE: dict[str, dict[str, Callable[..., float] | None]] = {
+_BASE_UNIT_TABLE: dict[str, dict[str, Callable[..., float] | None]] = {
     "age": {"years": None, "months": units.months_to_years},
     "weight": {"kg": None, "lbs": units.lb_to_kg, "lb": units.lb_to_kg, "g": units.g_to_kg},
     "height": {"cm": None, "m": units.m_to_cm, "in": units.in_to_cm},
@@ -174,6 +175,11 @@ UNIT_TABLE: dict[str, dict[str, Callable[..., float] | None]] = {
     "alcohol": _NONE,
 }
 
+# With every calculator family's entity names, units and options (families.py).
+ENTITY_MAP: dict[str, dict[str, str]] = merged(_BASE_ENTITY_MAP, "ENTITY_MAP")
+UNIT_TABLE: dict[str, dict[str, Callable[..., float] | None]] = merged(_BASE_UNIT_TABLE, "UNIT_TABLE")
+CHOICE_KINDS: frozenset[str] = frozenset(merged(facts.CHOICES, "CHOICES"))
+
 
 def parse_entities(text: str) -> dict[str, Any]:
     """The "Relevant Entities" field: a Python literal, read with ``ast.literal_eval`` (never eval)."""
@@ -201,7 +207,7 @@ def to_given(spec: CalculatorSpec, param: str, name: str, raw: Any) -> Given:
         return Given(param, raw == "Male")
     if kind == "black":
         return Given(param, isinstance(raw, str) and raw.strip().lower() in ("black", "african american"))
-    if kind.startswith("gcs_"):
+    if kind in CHOICE_KINDS:  # an option label, checked by the calculator
         return Given(param, str(raw).strip())
     if kind in UNIT_TABLE:
         if isinstance(raw, (list, tuple)):
