@@ -14,6 +14,7 @@ PAPER_FULL = {
     "mimic_iii": {"train": 9_318, "test": 1_122},
     "eicu": {"train": 6_213, "test": 611},
     "treqs": {"train": 8_988, "test": 996},
+    "medcalcbench": {"train": 10_053, "test": 1_047},
 }
 
 
