@@ -15,8 +15,14 @@ from medagentgym.catalog.sample import AnswerType, Sample
 from medagentgym.catalog.splits import split_of
 from medagentgym.datasets.medcalcbench import DATASET
 from medagentgym.datasets.medcalcbench.categories import load_specs, spec_by_name
-from medagentgym.datasets.medcalcbench.entities import ENTITY_MAP, EntityError, givens_from_entities, parse_entities
-from medagentgym.datasets.medcalcbench.facts import CHOICES, FINDINGS, QUANTITIES
+from medagentgym.datasets.medcalcbench.entities import (
+    ENTITY_MAP,
+    UNIT_TABLE,
+    EntityError,
+    givens_from_entities,
+    parse_entities,
+)
+from medagentgym.datasets.medcalcbench.generate import CHOICES, FINDINGS, QUANTITIES
 
 REFERENCE = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "medagentgym-release" / "medcalcbench"
 MEASURED_AGREEMENT = 312 / 327  # test_tasks_dev_half.jsonl, see docs/medcalcbench.md
@@ -42,19 +48,22 @@ CATEGORY_NAMES = [spec.name for spec in load_specs()]
 def test_dataset_protocol_and_table() -> None:
     assert isinstance(DATASET, Dataset)
     categories = DATASET.categories()
-    assert len(categories) >= 30
+    assert len(categories) == 55  # every official calculator
     assert len({c.name for c in categories}) == len(categories)
-    assert len({c.params["official_id"] for c in categories}) == len(categories)
+    assert {c.params["official_id"] for c in categories} == set(range(2, 70)) - {1, 12, 14, 34, 35, 37, 41, 42, 47, 50, 52, 53, 54, 55}
     for category in categories:
         assert category.dataset == "medcalcbench"
-        assert category.count("train") == 100 and category.count("test") == 20
+        assert category.count("train") >= 90 and category.count("test") >= 15
+        assert category.count("train", full=True) >= category.count("train")
         if category.answer_type is AnswerType.NUMBER:
-            assert category.params["tolerance"] == pytest.approx(0.05)
+            # 5% as the official ranges; tighter where neighbouring answers are closer (half-point scores)
+            assert 0 < category.params["tolerance"] <= 0.05
     for spec in load_specs():
         signature = set(inspect.signature(spec.function).parameters)
         assert set(spec.params) == signature, spec.name
         for kind in spec.params.values():
-            assert kind in QUANTITIES or kind in FINDINGS or kind in CHOICES or kind in ("sex", "black"), kind
+            known = kind in QUANTITIES or kind in FINDINGS or kind in CHOICES or kind in UNIT_TABLE
+            assert known or kind in ("sex", "black"), kind
         assert set(ENTITY_MAP[spec.name].values()) <= signature, spec.name
     with pytest.raises(KeyError):
         DATASET.generate("no-such-calculator", "train", 0)
@@ -83,8 +92,12 @@ def test_solution_reproduces_target(name: str) -> None:
             if sample.target.answer_type is AnswerType.NUMBER:
                 assert sample.target.lower is not None and sample.target.upper is not None
                 assert sample.target.lower <= sample.target.value <= sample.target.upper
-            else:
+            elif sample.target.answer_type is AnswerType.INTEGER:
                 assert isinstance(sample.target.value, int)
+            elif sample.target.answer_type is AnswerType.DATE:
+                assert isinstance(sample.target.value, str)  # MM/DD/YYYY
+            else:
+                assert sample.target.answer_type is AnswerType.WEEKS_DAYS and isinstance(sample.target.value, list)
             assert split_of(sample.metadata["content_key"]) == split
 
 
@@ -102,15 +115,21 @@ def _given_texts(given: dict[str, object]) -> list[str]:
         return [f"{value[0]} ft {value[1]} in"]
     if isinstance(value, bool):
         return []
-    if isinstance(value, str):
-        kind = next(k for k in ("gcs_eye", "gcs_verbal", "gcs_motor") if value in CHOICES[k].options)
-        return list(CHOICES[kind].options[value])
+    if isinstance(value, str):  # a choice: its phrases, with either set of pronouns
+        pronouns = [
+            {"He": "He", "His": "His", "he": "he", "his": "his", "him": "him"},
+            {"He": "She", "His": "Her", "he": "she", "his": "her", "him": "her"},
+        ]
+        kinds = [k for k, choice in CHOICES.items() if value in choice.options]
+        return [phrase.format(**p) for k in kinds for phrase in CHOICES[k].options[value] for p in pronouns]
     return [str(value)]
 
 
 @pytest.mark.parametrize("name", CATEGORY_NAMES)
 def test_prompt_shows_note_question_and_every_value(name: str) -> None:
     spec = spec_by_name(name)
+    if spec.generator:
+        pytest.skip(f"{name} writes its own notes ({spec.generator}); its tests check them")
     for index in range(4):
         sample = DATASET.generate(name, "train", index)
         assert sample.prompt.startswith("Patient note:\n")

@@ -5,12 +5,21 @@ MedCalc-Bench rows carry their inputs as a Python-literal dict with readable nam
 calculator here lists which official names feed which of its arguments; the argument's fact kind
 (``categories.toml``) picks the unit table. Findings that a row leaves out default to the
 calculator's default (absent), as MedCalc-Bench assumes.
+
+Two more shapes feed the date and drug calculators. A *date kind* (its unit table has the key
+"mm/dd/yyyy") takes a date string, "12/11/2013" or "2013-12-11", checked to be a real calendar
+date. A *drug entry* ``['Dexamethasone PO', 7.96, 'mg']`` is read as two entities, the drug name
+under its own key and ``[7.96, 'mg']`` under "<key> dose", when the calculator maps that second
+name. And a calculator that reads drug doses ("<drug> Dose") refuses a row naming a drug it has
+no factor for, rather than leaving that drug out of the total.
 """
 
 from __future__ import annotations
 
 import ast
+import datetime
 import inspect
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -192,6 +201,68 @@ def parse_entities(text: str) -> dict[str, Any]:
     return value
 
 
+# Date spellings a date kind may accept (its unit table's keys), with their (month, day, year) groups.
+_DATE_SPELLINGS: dict[str, tuple[re.Pattern[str], tuple[int, int, int]]] = {
+    "mm/dd/yyyy": (re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})", re.ASCII), (0, 1, 2)),
+    "yyyy-mm-dd": (re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})", re.ASCII), (1, 2, 0)),
+}
+_MAX_DATE_CHARS = 32
+_DOSE_SUFFIXES = (" Dose", " Dose Per Day")
+
+
+def _is_date_kind(kind: str) -> bool:
+    return "mm/dd/yyyy" in UNIT_TABLE.get(kind, {})
+
+
+def _date_given(param: str, name: str, raw: Any, table: dict[str, Callable[..., Any] | None]) -> Given:
+    """A date entity: the string as written, its spelling as the unit, and the conversion into
+    MM/DD/YYYY; a spelling the kind does not list or an impossible date is an ``EntityError``."""
+    if not isinstance(raw, str):
+        raise EntityError(f"{name!r}: expected a date string, got {type(raw).__name__}")
+    text = raw.strip()
+    if len(text) <= _MAX_DATE_CHARS:
+        for spelling, (regex, order) in _DATE_SPELLINGS.items():
+            match = regex.fullmatch(text)
+            if match is None:
+                continue
+            month, day, year = (int(match.group(i + 1)) for i in order)
+            try:
+                datetime.date(year, month, day)
+            except ValueError as error:
+                raise EntityError(f"{name!r}: {text!r} is not a calendar date ({error})") from None
+            if spelling not in table:
+                raise EntityError(f"{name!r}: unsupported date spelling {spelling!r}")
+            return Given(param, text, spelling.upper(), table[spelling])
+    raise EntityError(f"{name!r}: {text[:_MAX_DATE_CHARS]!r} is not a date (MM/DD/YYYY or YYYY-MM-DD)")
+
+
+def _is_drug_entry(raw: Any) -> bool:
+    """``[name, amount, unit]``: a drug name, a number and a unit."""
+    return (
+        isinstance(raw, (list, tuple))
+        and len(raw) == 3
+        and isinstance(raw[0], str)
+        and isinstance(raw[1], (int, float))
+        and not isinstance(raw[1], bool)
+        and isinstance(raw[2], str)
+    )
+
+
+def expand_drug_entries(entities: dict[str, Any], mapping: dict[str, str]) -> dict[str, Any]:
+    """Each drug entry whose "<key> dose" the calculator maps, as two entities (name, dose)."""
+    out: dict[str, Any] = {}
+    for name, raw in entities.items():
+        dose_name = f"{name} dose"
+        if _is_drug_entry(raw) and dose_name in mapping:
+            if dose_name in entities:
+                raise EntityError(f"{name!r}: a drug entry and a separate {dose_name!r} entity")
+            out[name] = raw[0]
+            out[dose_name] = [raw[1], raw[2]]
+        else:
+            out[name] = raw
+    return out
+
+
 def _number(value: Any, name: str) -> float | int:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise EntityError(f"{name!r}: expected a number, got {value!r}")
@@ -209,6 +280,8 @@ def to_given(spec: CalculatorSpec, param: str, name: str, raw: Any) -> Given:
         return Given(param, isinstance(raw, str) and raw.strip().lower() in ("black", "african american"))
     if kind in CHOICE_KINDS:  # an option label, checked by the calculator
         return Given(param, str(raw).strip())
+    if _is_date_kind(kind):
+        return _date_given(param, name, raw, UNIT_TABLE[kind])
     if kind in UNIT_TABLE:
         if isinstance(raw, (list, tuple)):
             if len(raw) < 2:
@@ -234,11 +307,14 @@ def givens_from_entities(spec: CalculatorSpec, entities: dict[str, Any]) -> tupl
     argument with no entity raises ``EntityError``.
     """
     mapping = ENTITY_MAP[spec.name]
+    reads_doses = any(isinstance(key, str) and key.endswith(" Dose") for key in mapping)
     givens: dict[str, Given] = {}
     unused = []
-    for name, raw in entities.items():
+    for name, raw in expand_drug_entries(entities, mapping).items():
         param = mapping.get(name)
         if param is None:
+            if reads_doses and isinstance(name, str) and name.endswith(_DOSE_SUFFIXES):
+                raise EntityError(f"{name[:80]!r}: a drug {spec.name} has no conversion factor for")
             unused.append(name)
             continue
         if param in givens:  # two official names for one argument: "yes" wins

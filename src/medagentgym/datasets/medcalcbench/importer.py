@@ -1,7 +1,9 @@
 """Importer for the official MedCalc-Bench task files (JSONL rows of the MedAgentGym release).
 
 One sample per row whose calculator is implemented here: the prompt shows the patient note and
-the question, the target is the official answer with its official range, and the reference
+the question, the target is the official answer with its official range (a date answer,
+"09/23/2014", must be that exact calendar date; a gestational age, "('4 weeks', '3 days')",
+becomes ``[4, 3]`` and must match exactly), and the reference
 solution recomputes the answer from the row's "Relevant Entities" with our calculator. Running
 that solution (the oracle) therefore measures how often our calculators agree with the labels;
 ``ImportReport.details`` records that agreement per calculator.
@@ -14,6 +16,7 @@ earlier output intact).
 
 from __future__ import annotations
 
+import datetime
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -24,6 +27,7 @@ from medagentgym.datasets.medcalcbench.categories import DATASET_NAME, Calculato
 from medagentgym.datasets.medcalcbench.entities import EntityError, givens_from_entities, parse_entities
 from medagentgym.datasets.medcalcbench.generate import build_prompt
 from medagentgym.datasets.medcalcbench.solution import compute, render_solution
+from medagentgym.scoring.parsing import AnswerParseError, parse_date, parse_weeks_days
 from medagentgym.untrusted import iter_jsonl, model_json, write_lines_atomic
 
 REQUIRED_FIELDS = ("Row Number", "Calculator ID", "Patient Note", "Question", "Relevant Entities", "Ground Truth Answer")
@@ -36,8 +40,33 @@ def _float(value: Any) -> float | None:
         return None
 
 
+def _official_date(answer: Any) -> Target:
+    """A date answer: one calendar date (no time of day), kept as the official spelling."""
+    try:
+        parsed = parse_date(answer)
+    except AnswerParseError as error:
+        raise EntityError(f"Ground Truth Answer is not a date: {error}") from None
+    if isinstance(parsed.value, datetime.datetime):
+        raise EntityError("Ground Truth Answer holds a time of day; a date answer is a calendar date")
+    return Target(answer_type=AnswerType.DATE, value=str(answer).strip())
+
+
+def _official_weeks_days(answer: Any) -> Target:
+    """A gestational age, "('4 weeks', '3 days')" in the official files, as ``[4, 3]``."""
+    try:
+        weeks, days = parse_weeks_days(answer).value
+    except AnswerParseError as error:
+        raise EntityError(f"Ground Truth Answer is not weeks and days: {error}") from None
+    return Target(answer_type=AnswerType.WEEKS_DAYS, value=[weeks, days])
+
+
 def official_target(row: dict[str, Any], spec: CalculatorSpec) -> Target:
-    """The official answer: exact integer for scores with a point range, else a number range."""
+    """The official answer: a date or weeks and days for the pregnancy calculators, an exact
+    integer for scores with a point range, else a number range."""
+    if spec.answer_type is AnswerType.DATE:
+        return _official_date(row["Ground Truth Answer"])
+    if spec.answer_type is AnswerType.WEEKS_DAYS:
+        return _official_weeks_days(row["Ground Truth Answer"])
     answer = _float(row["Ground Truth Answer"])
     if answer is None:
         raise EntityError(f"Ground Truth Answer is not a number: {row['Ground Truth Answer']!r}")
@@ -49,27 +78,35 @@ def official_target(row: dict[str, Any], spec: CalculatorSpec) -> Target:
     return Target(answer_type=AnswerType.NUMBER, value=answer, lower=lower, upper=upper)
 
 
-def within(target: Target, value: float | int | None) -> bool:
+def within(target: Target, value: Any) -> bool:
+    """Whether our value is the official answer (dates: the same calendar date)."""
     if value is None:
         return False
+    if target.answer_type is AnswerType.DATE:
+        try:
+            return parse_date(value).value == parse_date(target.value).value
+        except AnswerParseError:
+            return False
+    if target.answer_type is AnswerType.WEEKS_DAYS:
+        return list(value) == list(target.value)
     if target.answer_type is AnswerType.INTEGER:
         return int(value) == int(target.value) and float(value) == float(int(value))
     assert target.lower is not None and target.upper is not None
     return target.lower <= float(value) <= target.upper
 
 
-def convert_row(row: dict[str, Any], spec: CalculatorSpec, split: Split) -> tuple[Sample, float | int | None, str | None]:
+def convert_row(row: dict[str, Any], spec: CalculatorSpec, split: Split) -> tuple[Sample, Any, str | None]:
     """The sample of one official row, our value for it (None if not computable) and why not."""
     target = official_target(row, spec)
     row_number = int(row["Row Number"])
-    ours: float | int | None = None
+    ours: Any = None
     problem: str | None = None
     try:
         givens, _unused = givens_from_entities(spec, parse_entities(str(row["Relevant Entities"])))
         ours = compute(spec.function, givens, spec.answer_type)
         code = render_solution(spec.function, givens, spec.answer_type)
-    except (EntityError, ZeroDivisionError, ValueError, KeyError) as error:
-        problem = f"{type(error).__name__}: {error}"
+    except (EntityError, ZeroDivisionError, ValueError, KeyError, OverflowError, TypeError) as error:
+        problem = " ".join(f"{type(error).__name__}: {error}".split())  # one line: it becomes a comment
         code = f"# The official entities cannot feed the calculator: {problem}\nanswer = None\n"
     note = str(row["Patient Note"]).strip()
     sample = Sample(
