@@ -14,17 +14,16 @@ a weight and a height) and leave the threshold to the reader: that is both the h
 what makes thousands of distinct notes possible where FeverPAIN's five yes/no items allow only
 32. Such a calculator takes both forms, the yes/no flag (fed by the importer) and the
 measurement (fed by the notes), and a criterion is met when either says so. ``IMPORT_ONLY``
-lists the flags a generated note never states; this module is the note ``generator`` of the
-categories that have them (``propose``/``render_note``: the narrative notes of ``generate.py``
-without those flags).
+lists the flags a generated note never states (``generate.py`` leaves them out of its draws and
+notes).
 
 **Distractors that would change the answer.** ``generate.py`` adds irrelevant conditions,
 medications, vital signs and laboratory values to every note. A few of them are not irrelevant
 to a score here ("hyperlipidemia" is a HEART risk factor, "asthma" a Charlson chronic pulmonary
 disease, a current temperature among the vital signs would be a second fever reading for
 FeverPAIN, "levothyroxine" reads as hormone use for PERC). ``NOTE_CONFLICTS`` lists, per
-category, the patterns that must not match its notes; ``render_note`` redraws the note from the
-same random stream until none does, so the target stays the only defensible answer.
+category, the patterns that must not match its notes; ``generate.render_note`` redraws the note
+from the same random stream until none does, so the target stays the only defensible answer.
 
 **Fact kinds.** Kinds that ``facts.py`` or another family already defines are reused, not
 redefined: ``age``, ``heart_rate``, ``spo2``, ``creatinine``, ``weight``, ``height``, ``chf``,
@@ -34,17 +33,11 @@ redefined: ``age``, ``heart_rate``, ``spo2``, ``creatinine``, ``weight``, ``heig
 
 from __future__ import annotations
 
-import random
-import re
-from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from medagentgym.datasets.medcalcbench import units
 from medagentgym.datasets.medcalcbench.facts import Choice, Display, Finding, Quantity
 
-if TYPE_CHECKING:  # generate.py imports this module (through families.py) at import time
-    from medagentgym.datasets.medcalcbench.categories import CalculatorSpec
-    from medagentgym.datasets.medcalcbench.generate import Draw
 
 
 # --------------------------------------------------------------------------- unit conversions
@@ -918,36 +911,3 @@ NOTE_CONFLICTS: dict[str, tuple[str, ...]] = {
     # thyroid hormone is not the hormone use PERC means, but it invites the question
     "perc-rule": (r"levothyroxine",),
 }
-_MAX_NOTE_TRIES = 200
-
-
-def _note_spec(spec: CalculatorSpec) -> CalculatorSpec:
-    """``spec`` without its import-only arguments: what a generated note states."""
-    hidden = IMPORT_ONLY.get(spec.name, ())
-    return replace(spec, params={param: kind for param, kind in spec.params.items() if param not in hidden}, generator="")
-
-
-def propose(spec: CalculatorSpec, rng: random.Random) -> Draw:
-    """The narrative-note parameter draw of ``generate.py``, import-only flags left out."""
-    # imported here, not at the top: generate.py imports this module (through families.py)
-    from medagentgym.datasets.medcalcbench import generate
-
-    return generate.propose(_note_spec(spec), rng)
-
-
-def render_note(spec: CalculatorSpec, draw: Draw, rng: random.Random) -> str:
-    """A ``generate.py`` narrative note free of the category's conflicting words.
-
-    Notes are redrawn from the same stream until one passes, so the result is still a function
-    of (category, split, index, seed).
-    """
-    # imported here, not at the top: generate.py imports this module (through families.py)
-    from medagentgym.datasets.medcalcbench import generate
-
-    note_spec = _note_spec(spec)
-    conflicts = [re.compile(pattern, re.IGNORECASE) for pattern in NOTE_CONFLICTS.get(spec.name, ())]
-    for _ in range(_MAX_NOTE_TRIES):
-        note = generate.render_note(note_spec, draw, rng)
-        if not any(pattern.search(note) for pattern in conflicts):
-            return note
-    raise RuntimeError(f"no note for {spec.name} free of {NOTE_CONFLICTS[spec.name]} in {_MAX_NOTE_TRIES} tries")  # pragma: no cover

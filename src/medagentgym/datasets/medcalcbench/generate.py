@@ -10,8 +10,9 @@ from __future__ import annotations
 import importlib
 import math
 import random
+import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
@@ -37,6 +38,13 @@ from medagentgym.datasets.medcalcbench.solution import Given, compute, render_so
 QUANTITIES: dict[str, Quantity] = merged(facts.QUANTITIES, "QUANTITIES")
 FINDINGS: dict[str, Finding] = merged(facts.FINDINGS, "FINDINGS")
 CHOICES: dict[str, Choice] = merged(facts.CHOICES, "CHOICES")
+# Arguments only official rows give (the yes/no form of a criterion whose measurement generated
+# notes state instead): never drawn, so the calculator's default applies. Category -> arguments.
+IMPORT_ONLY: dict[str, tuple[str, ...]] = merged({}, "IMPORT_ONLY")
+# Patterns (case-insensitive regular expressions) a category's notes must not match: distractors
+# that would count for its score or contradict one of its findings. Category -> patterns.
+NOTE_CONFLICTS: dict[str, tuple[str, ...]] = merged({}, "NOTE_CONFLICTS")
+MAX_NOTE_TRIES = 200
 # Sections whose findings, templated quantities and choices are sentences placed by render_note;
 # any other section becomes a paragraph of its own.
 _SENTENCE_SECTIONS = ("symptoms", "exam", "meds", "renal")
@@ -120,8 +128,45 @@ def _ordered(kinds: set[str]) -> list[str]:
     return first + sorted(kinds - set(first))
 
 
+def note_spec(spec: CalculatorSpec) -> CalculatorSpec:
+    """``spec`` without its import-only arguments: what a generated note states."""
+    hidden = IMPORT_ONLY.get(spec.name, ())
+    if not hidden:
+        return spec
+    return replace(spec, params={param: kind for param, kind in spec.params.items() if param not in hidden})
+
+
+def make_draw(spec: CalculatorSpec, values: dict[str, Any], shown: dict[str, Shown]) -> Draw | None:
+    """The draw of these values as the note shows them: givens, target and content key; None
+    when the calculator has no finite value for them."""
+    givens = []
+    for param, kind in spec.params.items():
+        if kind in shown:
+            item = shown[kind]
+            givens.append(Given(param, item.value, item.given_unit, item.display.convert))
+        elif kind == "age":
+            givens.append(Given(param, values[kind], "years"))
+        elif kind == "alcohol":
+            givens.append(Given(param, values[kind], "drinks per week"))
+        else:  # sex (male: bool), findings (bool), choices (str)
+            givens.append(Given(param, values[kind]))
+    try:
+        target = compute(spec.function, givens, spec.answer_type)
+    except (ZeroDivisionError, ValueError, OverflowError):
+        return None
+    if isinstance(target, (int, float)) and not math.isfinite(float(target)):
+        return None
+    parts = []
+    for given in givens:
+        canonical = given.canonical
+        parts.append(f"{given.param}={round(canonical, 2) if isinstance(canonical, float) else canonical}")
+    return Draw(values, shown, tuple(givens), target, f"{spec.name}|" + ",".join(parts))
+
+
 def propose(spec: CalculatorSpec, rng: random.Random) -> Draw:
-    """Sample a valid parameter set (the calculator must give a finite value) for ``spec``."""
+    """Sample a valid parameter set (the calculator must give a finite value) for ``spec``
+    (import-only arguments are left to the calculator's default)."""
+    spec = note_spec(spec)
     for _ in range(1000):
         needed = set(spec.params.values()) | {"sex", "age"}
         if "weight" in needed:
@@ -133,29 +178,9 @@ def propose(spec: CalculatorSpec, rng: random.Random) -> Draw:
         for kind in sorted(needed):
             if kind in QUANTITIES and kind not in ("age", "alcohol"):
                 shown[kind] = show_quantity(kind, ctx[kind], rng.choice(QUANTITIES[kind].displays))
-        givens = []
-        for param, kind in spec.params.items():
-            if kind in shown:
-                item = shown[kind]
-                givens.append(Given(param, item.value, item.given_unit, item.display.convert))
-            elif kind == "age":
-                givens.append(Given(param, ctx[kind], "years"))
-            elif kind == "alcohol":
-                givens.append(Given(param, ctx[kind], "drinks per week"))
-            else:  # sex (male: bool), findings (bool), choices (str)
-                givens.append(Given(param, ctx[kind]))
-        try:
-            target = compute(spec.function, givens, spec.answer_type)
-        except (ZeroDivisionError, ValueError, OverflowError):
-            continue
-        if not math.isfinite(float(target)):
-            continue
-        parts = []
-        for given in givens:
-            canonical = given.canonical
-            parts.append(f"{given.param}={round(canonical, 2) if isinstance(canonical, float) else canonical}")
-        key = f"{spec.name}|" + ",".join(parts)
-        return Draw(ctx, shown, tuple(givens), target, key)
+        draw = make_draw(spec, ctx, shown)
+        if draw is not None:
+            return draw
     raise RuntimeError(f"could not draw valid parameters for {spec.name}")
 
 
@@ -203,7 +228,20 @@ def _join_or(items: list[str]) -> str:
 
 
 def render_note(spec: CalculatorSpec, draw: Draw, rng: random.Random) -> str:
-    """A narrative patient note that states every value the calculator needs, among others."""
+    """A narrative patient note that states every value the calculator needs, among others, and
+    matches none of the category's ``NOTE_CONFLICTS`` (redrawn from the same stream until it does
+    not, so the note is still a function of the sample slot)."""
+    spec = note_spec(spec)
+    patterns = [re.compile(p, re.IGNORECASE) for p in NOTE_CONFLICTS.get(spec.name, ())]
+    for _ in range(MAX_NOTE_TRIES):
+        note = _render_once(spec, draw, rng)
+        if not any(pattern.search(note) for pattern in patterns):
+            return note
+    raise RuntimeError(f"no note for {spec.name} free of {NOTE_CONFLICTS[spec.name]} in {MAX_NOTE_TRIES} tries")
+
+
+def _render_once(spec: CalculatorSpec, draw: Draw, rng: random.Random) -> str:
+    """One narrative note for the draw."""
     ctx = draw.values
     male = bool(ctx["sex"])
     age = int(ctx["age"])

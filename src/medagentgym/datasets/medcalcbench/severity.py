@@ -26,7 +26,6 @@ soft abdomen beside ascites).
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -849,27 +848,13 @@ _SPO2_ROOM_AIR = Display("% on room air", 0)
 # a "hypotension" flag, so the flag is never drawn and keeps its default (the MAP decides).
 IMPORT_ONLY: dict[str, tuple[str, ...]] = {"sofa": ("hypotension",)}
 
-# generate.py's random sentences that would contradict a scored item (case-sensitive regexes):
-# its smoking sentence where smoking is scored, a soft abdomen beside ascites.
-_SMOKING_SENTENCES = (r"is a former smoker\.", r"has never smoked\.", r"smokes half a pack a day\.")
-_MAX_NOTE_TRIES = 200
-
-
-def note_conflicts(spec: CalculatorSpec, draw: Draw) -> tuple[str, ...]:
-    """Patterns a note of this draw must not contain."""
-    kinds = set(spec.params.values())
-    patterns: list[str] = []
-    if "smoker" in kinds:
-        patterns += _SMOKING_SENTENCES
-    if "ascites" in kinds and draw.values["ascites"] != "absent":
-        patterns.append(r"abdomen was soft")
-    return tuple(patterns)
-
-
-def _note_spec(spec: CalculatorSpec) -> CalculatorSpec:
-    """``spec`` without its import-only arguments: what a generated note states."""
-    hidden = IMPORT_ONLY.get(spec.name, ())
-    return replace(spec, params={param: kind for param, kind in spec.params.items() if param not in hidden}, generator="")
+# generate.py's random sentences that would contradict a scored item (case-insensitive regexes,
+# see generate.NOTE_CONFLICTS): its smoking sentences where smoking is scored, a soft abdomen where
+# ascites is scored.
+NOTE_CONFLICTS: dict[str, tuple[str, ...]] = {
+    "framingham-hard-chd": (r"is a former smoker\.", r"has never smoked\.", r"smokes half a pack a day\."),
+    "child-pugh": (r"abdomen was soft",),
+}
 
 
 def _stated(item: Shown) -> float:
@@ -889,7 +874,7 @@ def propose(spec: CalculatorSpec, rng: random.Random) -> Draw:
     """``generate.propose`` with the physiology of these scores made consistent (module doc)."""
     from medagentgym.datasets.medcalcbench import generate
 
-    note_spec = _note_spec(spec)
+    note_spec = generate.note_spec(spec)
     kinds = set(note_spec.params.values())
     for _ in range(1000):
         draw = generate.propose(note_spec, rng)
@@ -915,42 +900,15 @@ def propose(spec: CalculatorSpec, rng: random.Random) -> Draw:
                 shown["a_a_gradient"] = generate.show_quantity("a_a_gradient", alveolar - pao2, shown["a_a_gradient"].display)
             display = _SPO2_DISPLAY if "fio2" in shown else _SPO2_ROOM_AIR
             shown["spo2"] = generate.show_quantity("spo2", severinghaus_spo2(pao2), display)
-        return _finish(note_spec, values, shown)
+        consistent = generate.make_draw(note_spec, values, shown)
+        if consistent is not None:
+            return consistent
     raise RuntimeError(f"could not draw a consistent blood gas for {spec.name}")  # pragma: no cover
 
 
-def _finish(spec: CalculatorSpec, values: dict[str, Any], shown: dict[str, Shown]) -> Draw:
-    """The draw's givens, target and content key, formed as ``generate.propose`` forms them."""
-    from medagentgym.datasets.medcalcbench import generate
-    from medagentgym.datasets.medcalcbench.solution import Given, compute
-
-    givens = []
-    for param, kind in spec.params.items():
-        if kind in shown:
-            item = shown[kind]
-            givens.append(Given(param, item.value, item.given_unit, item.display.convert))
-        elif kind == "age":
-            givens.append(Given(param, values[kind], "years"))
-        else:
-            givens.append(Given(param, values[kind]))
-    target = compute(spec.function, givens, spec.answer_type)
-    parts = []
-    for given in givens:
-        canonical = given.canonical
-        parts.append(f"{given.param}={round(canonical, 2) if isinstance(canonical, float) else canonical}")
-    return generate.Draw(values, shown, tuple(givens), target, f"{spec.name}|" + ",".join(parts))
-
-
 def render_note(spec: CalculatorSpec, draw: Draw, rng: random.Random) -> str:
-    """``generate.render_note`` without the infusions that are not running (dose 0), redrawn
-    from the same stream until free of ``note_conflicts`` (so still a function of the slot)."""
+    """``generate.render_note`` without the infusions that are not running (dose 0)."""
     from medagentgym.datasets.medcalcbench import generate
 
     shown = {kind: item for kind, item in draw.shown.items() if not (kind in INFUSIONS and item.value == 0)}
-    visible = replace(draw, shown=shown)
-    conflicts = [re.compile(pattern) for pattern in note_conflicts(spec, draw)]
-    for _ in range(_MAX_NOTE_TRIES):
-        note = generate.render_note(_note_spec(spec), visible, rng)
-        if not any(pattern.search(note) for pattern in conflicts):
-            return note
-    raise RuntimeError(f"no note for {spec.name} free of {note_conflicts(spec, draw)}")  # pragma: no cover
+    return generate.render_note(spec, replace(draw, shown=shown), rng)
