@@ -22,7 +22,7 @@ import pytest
 
 from medagentgym.catalog.sample import AnswerType, Sample
 from medagentgym.catalog.splits import split_of
-from medagentgym.datasets.medcalcbench import DATASET
+from medagentgym.datasets.medcalcbench import DATASET, label_rules
 from medagentgym.datasets.medcalcbench import criteria as crit
 from medagentgym.datasets.medcalcbench.categories import spec_by_name
 from medagentgym.datasets.medcalcbench.entities import (
@@ -238,37 +238,15 @@ def _ours(category: str, entities: dict[str, Any]) -> int | float:
     return compute(spec.function, givens, spec.answer_type)
 
 
-# How the labels that disagree were made (docs: every disagreement is a label error):
-# RCRI: the label reads "Cerebrovascular disease history" only, never "History of cerebrovascular
-# disease", which these rows set (and their notes confirm: a stroke, a cerebrovascular event).
-def _rcri_label(entities: dict[str, Any]) -> int | float:
-    return _ours("revised-cardiac-risk-index", {k: v for k, v in entities.items() if k != "History of cerebrovascular disease"})
-
-
-# CCI: option labels are compared with the lower-case spellings; any other truthy value ("None or
-# Diet-controlled", "Metastatic", "Moderate to Severe", True) falls through to a one-point item.
-_CCI_SPELLINGS = {
-    "Liver disease severity": {"none", "mild", "moderate to severe"},
-    "Diabetes mellitus criteria for CCI rule": {"none or diet-controlled", "uncomplicated", "end-organ damage"},
-    "Solid tumor": {"none", "localized", "metastatic"},
+# How the labels that disagree were made (docs: every disagreement is a label error), restated in
+# ``label_rules.py``: RCRI reads "Cerebrovascular disease history" only, never "History of
+# cerebrovascular disease" (which these rows set, and their notes confirm); CCI compares option
+# labels case-sensitively, so any other truthy value scores one point; Caprini counts age, type of
+# surgery and mobility only.
+LABEL_RULES = {
+    name: label_rules.RULES[name].function
+    for name in ("revised-cardiac-risk-index", "charlson-comorbidity-index", "caprini-score")
 }
-
-
-def _cci_label(entities: dict[str, Any]) -> int | float:
-    fixed, extra = dict(entities), 0
-    for name, spellings in _CCI_SPELLINGS.items():
-        if name in fixed and fixed[name] not in spellings:
-            extra += 1 if fixed[name] else 0
-            fixed[name] = "none"
-    return _ours("charlson-comorbidity-index", fixed) + extra
-
-
-# Caprini: the label counts age, type of surgery and mobility only (every yes/no item and BMI dropped).
-def _caprini_label(entities: dict[str, Any]) -> int | float:
-    return _ours("caprini-score", {k: v for k, v in entities.items() if k in ("age", "Surgery Type", "Mobility")})
-
-
-LABEL_RULES = {"revised-cardiac-risk-index": _rcri_label, "charlson-comorbidity-index": _cci_label, "caprini-score": _caprini_label}
 MEASURED_AGREEMENT = {  # of 10 rows each (docs/medcalcbench.md)
     "wells-pe": 10, "wells-dvt": 10, "revised-cardiac-risk-index": 5, "heart-score": 10,
     "charlson-comorbidity-index": 2, "feverpain": 10, "caprini-score": 0, "perc-rule": 10,
@@ -293,6 +271,10 @@ def test_official_rows_import_and_every_disagreement_is_a_label_rule(tmp_path: P
             continue
         rule = LABEL_RULES[sample.category]  # a KeyError here is an unexplained disagreement
         assert rule(parse_entities(row["Relevant Entities"])) == float(row["Ground Truth Answer"]), row["Row Number"]
+        # the importer records the same reconstruction
+        assert sample.metadata["label_rule"] == label_rules.RULES[sample.category].name
+        assert sample.metadata["label_rule_reproduces"] and sample.metadata["label_rule_value"] == rule(parse_entities(row["Relevant Entities"]))
+    assert all(stats["explained"] == 10 and stats["unexplained"] == [] for stats in agreement.values())
     # Wells PE keeps half points and the official +-5% range; the scores are exact integers
     wells_pe = next(s for s in samples if s.category == "wells-pe" and s.target.value == 1.5)
     assert wells_pe.target.answer_type is AnswerType.NUMBER and (wells_pe.target.lower, wells_pe.target.upper) == (1.425, 1.575)
@@ -541,9 +523,9 @@ def test_the_notes_a_category_rejects_do_occur() -> None:
 
     spec = spec_by_name("feverpain")
     rng = random.Random(5)
-    plain = [generate.render_note(crit._note_spec(spec), crit.propose(spec, rng), rng) for _ in range(40)]
+    plain = [generate._render_once(generate.note_spec(spec), generate.propose(spec, rng), rng) for _ in range(40)]
     assert any(re.search(r"\btemperature \d", note) for note in plain)
-    ours = [crit.render_note(spec, crit.propose(spec, rng), rng) for _ in range(40)]
+    ours = [generate.render_note(spec, generate.propose(spec, rng), rng) for _ in range(40)]
     assert not any(re.search(r"\btemperature \d", note) for note in ours)
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import io
-import contextlib
 import json
 from pathlib import Path
 
@@ -13,7 +13,7 @@ import pytest
 from medagentgym.catalog.dataset import Dataset
 from medagentgym.catalog.sample import AnswerType, Sample
 from medagentgym.catalog.splits import split_of
-from medagentgym.datasets.medcalcbench import DATASET
+from medagentgym.datasets.medcalcbench import DATASET, label_rules
 from medagentgym.datasets.medcalcbench.categories import load_specs, spec_by_name
 from medagentgym.datasets.medcalcbench.entities import (
     ENTITY_MAP,
@@ -23,9 +23,15 @@ from medagentgym.datasets.medcalcbench.entities import (
     parse_entities,
 )
 from medagentgym.datasets.medcalcbench.generate import CHOICES, FINDINGS, QUANTITIES
+from medagentgym.datasets.medcalcbench.importer import import_file
+from medagentgym.scoring import score_answer
 
 REFERENCE = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "medagentgym-release" / "medcalcbench"
-MEASURED_AGREEMENT = 312 / 327  # test_tasks_dev_half.jsonl, see docs/medcalcbench.md
+MEASURED_AGREEMENT = 434 / 525  # test_tasks_dev_half.jsonl, see docs/medcalcbench.md
+# Official rows whose labels follow from neither the published formula nor any known label code
+# (docs/medcalcbench.md): every Glasgow Coma Score row (each label differs from the sum of the
+# components its own entities name) and two MELD-Na rows.
+LABEL_INCONSISTENT_ROWS = {848, 850, 852, 854, 856, 858, 860, 862, 864, 866, 340, 342}
 
 
 @pytest.fixture(autouse=True)
@@ -250,10 +256,17 @@ def test_importer_on_a_synthetic_file(tmp_path: Path) -> None:
     assert any("line 2" in message for message in report.messages)
     assert report.details["unsupported_calculators"] == {"99: synthetic": 1}
     agreement = report.details["agreement"]
-    assert agreement["anion-gap"] == {"official_id": 39, "rows": 2, "agree": 1, "not_computable": 1, "rate": 0.5}
-    assert agreement["glasgow-coma-score"]["agree"] == 0
+    assert agreement["anion-gap"] == {
+        "official_id": 39, "label_rule": None, "rows": 2, "agree": 1, "reproduced": 0, "explained": 1, "unexplained": [6],
+        "not_computable": 1, "rate": 0.5, "reproduced_rate": 0.0, "explained_rate": 0.5, "unexplained_rate": 0.5,
+    }
+    assert agreement["glasgow-coma-score"]["agree"] == 0 and agreement["glasgow-coma-score"]["unexplained"] == [3]
     assert agreement["creatinine-clearance"]["agree"] == 1
-    assert report.details["overall"] == {"rows": 4, "agree": 2, "rate": 0.5}
+    assert report.details["overall"] == {
+        "rows": 4, "agree": 2, "reproduced": 0, "explained": 2, "unexplained": [3, 6], "not_computable": 1,
+        "rate": 0.5, "reproduced_rate": 0.0, "explained_rate": 0.5, "unexplained_rate": 0.5,
+    }
+    assert report.details["target"] == "official" and report.details["label_rules"] == {}
 
     samples = [Sample.model_validate(json.loads(line)) for line in output.read_text(encoding="utf-8").splitlines()]
     by_row = {s.metadata["official_row_number"]: s for s in samples}
@@ -286,15 +299,151 @@ def _reference_file() -> Path:
 
 
 def test_agreement_with_official_labels(tmp_path: Path) -> None:
+    """All 55 calculators on the official dev file: our published value agrees with the label,
+    or the calculator's label rule reproduces it, on every row but the label-inconsistent ones."""
     report = DATASET.import_file(_reference_file(), tmp_path / "official.jsonl")
+    assert report.rows_read == report.samples_written == 525 and report.rows_skipped == 0
+    assert report.details["unsupported_calculators"] == {}
+    assert len(report.details["agreement"]) == 55
     overall = report.details["overall"]
-    assert overall["rows"] >= 300
+    assert overall["rows"] == 525 and overall["not_computable"] == 0
     assert overall["rate"] >= MEASURED_AGREEMENT - 0.02
-    # every written sample's solution reproduces the value the report recorded
-    for line in (tmp_path / "official.jsonl").read_text(encoding="utf-8").splitlines()[::15]:
+    assert set(overall["unexplained"]) == LABEL_INCONSISTENT_ROWS
+    assert overall["explained"] == 525 - len(LABEL_INCONSISTENT_ROWS)
+    assert overall["explained"] == overall["agree"] + sum(
+        1 for item in report.details["disagreements"] if item["label_rule_reproduces"]
+    )
+    for name, stats in report.details["agreement"].items():
+        assert stats["not_computable"] == 0, name
+        assert stats["explained"] + len(stats["unexplained"]) == stats["rows"], name
+        if stats["agree"] < stats["rows"] and not set(stats["unexplained"]) <= LABEL_INCONSISTENT_ROWS:
+            pytest.fail(f"{name}: unexplained rows {stats['unexplained']}")
+        if stats["label_rule"] is not None:  # a rule restates the label code: it reproduces every row
+            assert stats["reproduced"] == stats["rows"], (name, stats)
+    # every written sample's solution reproduces the value the report recorded, and the oracle
+    # scores 1 exactly where our value agrees with the official label
+    for line in (tmp_path / "official.jsonl").read_text(encoding="utf-8").splitlines():
         sample = Sample.model_validate(json.loads(line))
-        assert run_solution(sample.solution.code) == sample.metadata["our_value"]
-        assert "Patient note:\n" in sample.prompt
+        answer = run_solution(sample.solution.code)
+        assert answer == sample.metadata["our_value"]
+        assert (score_answer(answer, sample.target).value == 1.0) == sample.metadata["agrees"], sample.id
+        assert "Patient note:\n" in sample.prompt and sample.metadata["target_source"] == "official"
+
+
+def test_recomputed_targets_on_the_official_file(tmp_path: Path) -> None:
+    """With ``target="recomputed"`` every row becomes a sample graded against our published
+    value, and the oracle scores 1 on all of them; the official answer stays in the metadata."""
+    output = tmp_path / "recomputed.jsonl"
+    report = import_file(_reference_file(), output, target="recomputed")
+    assert report.samples_written == 525 and report.rows_skipped == 0 and report.details["target"] == "recomputed"
+    disagreeing = 0
+    for line in output.read_text(encoding="utf-8").splitlines():
+        sample = Sample.model_validate(json.loads(line))
+        answer = run_solution(sample.solution.code)
+        assert answer == sample.target.value == sample.metadata["our_value"]
+        assert score_answer(answer, sample.target).value == 1.0, sample.id
+        assert sample.id.endswith("-recomputed") and sample.metadata["target_source"] == "recomputed"
+        disagreeing += not sample.metadata["agrees"]
+    assert disagreeing == 525 - report.details["overall"]["agree"]
+
+
+# --------------------------------------------------------------------------- the target option
+
+
+def _synthetic_rows(tmp_path: Path) -> Path:
+    source = tmp_path / "rows.jsonl"
+    lines = [
+        # our value agrees with the label
+        _row(1, 39, "{'Sodium': [140.0, 'mmol/L'], 'Chloride': [100.0, 'mmol/L'], 'Bicarbonate': [20.0, 'mmol/L']}", "20", "19", "21"),
+        # a label slip its rule reproduces: Child-Pugh with lower-case "slight" ascites (ours 6, label 4)
+        _row(2, 15, "{'Bilirubin': [1.0, 'mg/dL'], 'Albumin': [4.0, 'g/dL'], 'international normalized ratio': 1.1, "
+                    "'Ascites': 'slight'}", "4", "4", "4"),
+        # a label nothing explains (2 + 4 + 6 = 12)
+        _row(3, 21, "{'Best eye response': 'eye opening to pain', 'Best verbal response': 'confused', "
+                    "'Best motor response': 'obeys commands'}", "13", "13", "13"),
+        # not computable: a required entity is missing
+        _row(4, 39, "{'Sodium': [140.0, 'mmol/L']}", "20", "19", "21"),
+        # a decimal calculator: the recomputed target takes the calculator's tolerance
+        _row(5, 6, "{'weight': [70.0, 'kg'], 'height': [175.0, 'cm']}", "22.9", "21.755", "24.045"),
+        # a date calculator with the label slip
+        _row(6, 13, "{'cycle length': 22, 'Last menstrual date': '12/11/2013'}", "09/23/2014", "09/23/2014", "09/23/2014"),
+    ]
+    source.write_text("\n".join(lines), encoding="utf-8")
+    return source
+
+
+def _samples(path: Path) -> dict[int, Sample]:
+    samples = (Sample.model_validate(json.loads(line)) for line in path.read_text(encoding="utf-8").splitlines())
+    return {s.metadata["official_row_number"]: s for s in samples}
+
+
+def test_target_option_official_and_recomputed(tmp_path: Path) -> None:
+    source = _synthetic_rows(tmp_path)
+    official = import_file(source, tmp_path / "official.jsonl")
+    recomputed = import_file(source, tmp_path / "recomputed.jsonl", target="recomputed")
+    # the label checks do not depend on the target
+    assert official.details["agreement"] == recomputed.details["agreement"]
+    assert official.details["overall"]["unexplained"] == [3, 4]
+    assert official.details["label_rules"]["child-pugh"]["name"] == "child-pugh-capitalised-ascites"
+    assert (official.samples_written, official.rows_skipped) == (6, 0)
+    assert (recomputed.samples_written, recomputed.rows_skipped) == (5, 1)  # row 4 has no value of ours
+    assert any(m.startswith("line 4: skipped, no recomputed target") for m in recomputed.messages)
+
+    by_official, by_recomputed = _samples(tmp_path / "official.jsonl"), _samples(tmp_path / "recomputed.jsonl")
+    assert set(by_recomputed) == {1, 2, 3, 5, 6}
+    child = by_recomputed[2]
+    assert child.target.answer_type is AnswerType.INTEGER and child.target.value == 6
+    assert child.metadata["official_answer"] == "4" and child.metadata["label_rule_value"] == 4
+    assert child.metadata["label_rule_reproduces"] and not child.metadata["agrees"]
+    assert by_official[2].target.value == 4
+    bmi = by_recomputed[5].target
+    assert bmi.answer_type is AnswerType.NUMBER and bmi.value == pytest.approx(22.857, abs=1e-3)
+    assert (bmi.lower, bmi.upper) == pytest.approx((bmi.value * 0.95, bmi.value * 1.05))
+    assert by_recomputed[6].target.value == "09/11/2014" and by_official[6].target.value == "09/23/2014"
+    for number, sample in by_recomputed.items():
+        answer = run_solution(sample.solution.code)
+        assert score_answer(answer, sample.target).value == 1.0, number  # the oracle: 1 wherever ours is computable
+        assert sample.prompt == by_official[number].prompt  # the same task, another target
+        assert sample.id == by_official[number].id + "-recomputed"
+        view = json.dumps(sample.public_view())
+        assert "metadata" not in sample.public_view() and "official_answer" not in view and "target" not in sample.public_view()
+    for number, sample in by_official.items():
+        expected = 1.0 if sample.metadata["agrees"] else 0.0
+        assert score_answer(run_solution(sample.solution.code), sample.target).value == expected, number
+    # a wrong answer still scores 0 against a recomputed target
+    assert score_answer(7, child.target).value == 0.0 and score_answer(4, child.target).value == 0.0
+
+
+@pytest.mark.parametrize("target", ["Recomputed", "recomputed; rm -rf /", "", None, ["official"], 1, "label"])
+def test_target_option_rejects_anything_else_and_keeps_earlier_output(tmp_path: Path, target: object) -> None:
+    source = _synthetic_rows(tmp_path)
+    output = tmp_path / "out.jsonl"
+    import_file(source, output)
+    before = output.read_bytes()
+    with pytest.raises(ValueError, match="target must be one of official, recomputed"):
+        import_file(source, output, target=target)  # type: ignore[arg-type]
+    assert output.read_bytes() == before
+    assert import_file(source, output, target="recomputed").samples_written == 5  # the next import is unaffected
+
+
+def test_dataset_forwards_the_target_option(tmp_path: Path) -> None:
+    source = _synthetic_rows(tmp_path)
+    report = DATASET.import_file(source, tmp_path / "out.jsonl", target="recomputed")
+    assert report.details["target"] == "recomputed"
+    with pytest.raises(ValueError):
+        DATASET.import_file(source, tmp_path / "out.jsonl", target="bogus")
+
+
+def test_label_rule_registry_covers_every_disagreeing_calculator(tmp_path: Path) -> None:
+    """A calculator whose labels slip has a rule named in the report; one without disagreements
+    or with only label-inconsistent rows has none."""
+    report = DATASET.import_file(_reference_file(), tmp_path / "official.jsonl")
+    slipping = {item["category"] for item in report.details["disagreements"] if item["row"] not in LABEL_INCONSISTENT_ROWS}
+    assert slipping == set(label_rules.RULES)
+    assert set(report.details["label_rules"]) == set(label_rules.RULES)
+    for name, described in report.details["label_rules"].items():
+        assert described == {"name": label_rules.RULES[name].name, "slip": label_rules.RULES[name].slip}
+        assert report.details["agreement"][name]["label_rule"] == described["name"]
 
 
 CROSSCHECK = {

@@ -35,9 +35,15 @@ from medagentgym.datasets.medcalcbench.entities import (
     givens_from_entities,
     parse_entities,
 )
+from medagentgym.datasets.medcalcbench.label_rules import estimated_due_date_label
 from medagentgym.datasets.medcalcbench.medication_notes import format_amount
 from medagentgym.datasets.medcalcbench.pregnancy_notes import every_spelling
-from medagentgym.datasets.medcalcbench.solution import Given, compute, content_key, render_solution
+from medagentgym.datasets.medcalcbench.solution import (
+    Given,
+    compute,
+    content_key,
+    render_solution,
+)
 from medagentgym.policies.oracle import wrong_answer
 from medagentgym.scoring import score_answer
 
@@ -272,8 +278,13 @@ def test_importer_dates_and_weeks_days_with_hostile_rows(tmp_path: Path) -> None
     for line in (2, 3, 5, 6):
         assert any(message.startswith(f"line {line}:") for message in report.messages), line
     agreement = report.details["agreement"]
-    assert agreement["estimated-due-date"] == {"official_id": 13, "rows": 3, "agree": 1, "not_computable": 2, "rate": 1 / 3}
-    assert agreement["estimated-gestational-age"] == {"official_id": 69, "rows": 3, "agree": 2, "not_computable": 1, "rate": 2 / 3}
+    counts = ("official_id", "rows", "agree", "not_computable", "rate")
+    assert {k: agreement["estimated-due-date"][k] for k in counts} == {"official_id": 13, "rows": 3, "agree": 1, "not_computable": 2, "rate": 1 / 3}
+    assert {k: agreement["estimated-gestational-age"][k] for k in counts} == {"official_id": 69, "rows": 3, "agree": 2, "not_computable": 1, "rate": 2 / 3}
+    # the due-date label rule gives no value for the hostile rows (an infinite cycle, a date past
+    # year 9999) instead of failing: they stay unexplained, the good row is reproduced
+    due = agreement["estimated-due-date"]
+    assert (due["reproduced"], due["explained"], due["unexplained"]) == (1, 1, [9, 10])
     assert agreement["morphine-milligram-equivalents"]["not_computable"] == 1
     assert agreement["estimated-conception-date"]["agree"] == 1
     samples = {s.metadata["official_row_number"]: s for s in
@@ -323,7 +334,8 @@ def test_official_rows_import_and_agree(official_import: tuple[Any, list[Sample]
         assert run_solution(sample.solution.code) == sample.metadata["our_value"]
         assert sample.target.answer_type is spec_by_name(sample.category).answer_type
     # Every disagreement is a due date with a cycle under 28 days, where the label adds
-    # |cycle - 28| days instead of subtracting (28 - cycle): LMP + 280 + |C - 28| reproduces it.
+    # |cycle - 28| days instead of subtracting (28 - cycle): LMP + 280 + |C - 28| reproduces it
+    # (label_rules.estimated_due_date_label, recorded by the importer).
     by_row = {s.metadata["official_row_number"]: s for s in samples}
     disagreements = report.details["disagreements"]
     assert len(disagreements) == 8
@@ -334,6 +346,8 @@ def test_official_rows_import_and_agree(official_import: tuple[Any, list[Sample]
         cycle = entities["cycle length"]
         assert cycle < 28
         assert item["official"] == us(lmp + datetime.timedelta(days=280 + abs(cycle - 28)))
+        assert item["official"] == estimated_due_date_label(entities) == item["label_rule_value"]
+        assert item["label_rule_reproduces"] and item["label_rule"] == "due-date-absolute-cycle-offset"
         assert item["ours"] == us(lmp + datetime.timedelta(days=280 + cycle - 28))
         assert by_row[item["row"]].metadata["agrees"] is False
 

@@ -30,14 +30,13 @@ import pytest
 from medagentgym.catalog import SPLITS
 from medagentgym.catalog.sample import AnswerType, Sample
 from medagentgym.catalog.splits import split_of
-from medagentgym.datasets.medcalcbench import DATASET, severity
+from medagentgym.datasets.medcalcbench import DATASET, label_rules, severity
 from medagentgym.datasets.medcalcbench.categories import (
     spec_by_name,
     spec_by_official_id,
 )
 from medagentgym.datasets.medcalcbench.entities import (
     ENTITY_MAP,
-    UNIT_TABLE,
     EntityError,
     givens_from_entities,
     parse_entities,
@@ -608,172 +607,22 @@ def test_full_counts_are_distinct_and_disjoint(name: str) -> None:
 
 # --------------------------------------------------------------------------- the official rows
 # The official labels were produced by MedCalc-Bench's own code, whose conventions depart from
-# the published scores. Each function below restates those conventions (from reading the
-# ``medcalc`` package, never copying it) and must reproduce every label; where our published
-# calculator differs, the difference is one of the named departures.
-
-
-def _v(entities: dict[str, Any], name: str, default: Any = None) -> Any:
-    value = entities.get(name, default)
-    return value[0] if isinstance(value, list) else value
-
-
-def _label_celsius(entities: dict[str, Any]) -> float:
-    """Label rule: any unit other than exactly "degrees celsius" (even "degrees celsisus") is °F."""
-    value, unit = entities["Temperature"]
-    return value if unit == "degrees celsius" else (value - 32) * 5 / 9
-
-
-def child_pugh_label(e: dict[str, Any]) -> int:
-    """Label rules: ascites scores only for "Absent"/"Slight"/"Moderate" as capitalised (the
-    official rows write "absent", "slight": 0 points); bilirubin exactly 2.0 scores 0 (the
-    bands are < 2, 2 < b < 3, >= 3); albumin 2.8 scores 3."""
-    bilirubin, unit = e["Bilirubin"]
-    bilirubin = bilirubin / 17.1 if unit == "µmol/L" else bilirubin
-    albumin, inr = _v(e, "Albumin"), _v(e, "international normalized ratio")
-    score = 1 if bilirubin < 2 else 2 if 2 < bilirubin < 3 else 3 if bilirubin >= 3 else 0
-    score += 1 if albumin > 3.5 else 2 if 2.8 < albumin <= 3.5 else 3
-    score += 1 if inr < 1.7 else 2 if inr <= 2.3 else 3
-    score += {"Absent": 1, "Slight": 2, "Moderate": 3}.get(e["Ascites"], 0) if "Ascites" in e else 1
-    score += {"No Encephalopathy": 1, "Grade 1-2": 2, "Grade 3-4": 3}[e.get("Encephalopathy", "No Encephalopathy")]
-    return score
-
-
-def glasgow_blatchford_label(e: dict[str, Any]) -> int:
-    """Label rules: the haemoglobin bands include their upper end (a man's 13.0 g/dL scores 1, a
-    woman's 12.0 scores 1; published: 0)."""
-    bun, unit = e["Blood Urea Nitrogen (BUN)"]
-    bun = bun * 2.808 if unit == "mmol/L" else bun
-    hb, male = _v(e, "Hemoglobin"), e["sex"] == "Male"
-    if male:
-        score = 1 if 12 < hb <= 13 else 3 if 10 <= hb <= 12 else 6 if hb < 10 else 0
-    else:
-        score = 1 if 10 < hb <= 12 else 6 if hb < 10 else 0
-    score += 2 if 18.2 <= bun < 22.4 else 3 if 22.4 <= bun < 28 else 4 if 28 <= bun < 70 else 6 if bun > 70 else 0
-    sbp = _v(e, "Systolic Blood Pressure")
-    score += 1 if 100 <= sbp < 110 else 2 if 90 <= sbp < 100 else 3 if sbp < 90 else 0
-    score += int(_v(e, "Heart Rate or Pulse") >= 100) + int(e.get("Melena present", False))
-    score += 2 * (int(e.get("Recent syncope", False)) + int(e.get("Hepatic disease history", False)) + int(e.get("Cardiac failure present", False)))
-    return score
-
-
-def apache_ii_label(e: dict[str, Any]) -> int:
-    """Label rules: the raw GCS is added (not 15 - GCS); no points below normal for MAP, heart
-    rate, respiratory rate, pH, sodium, potassium, haematocrit or WBC; the WBC is compared in
-    cells/mm³ with limits in thousands (always 4 points); "degrees celsisus" is read as °F;
-    "Nonoperative" (and a missing type) gives no chronic-health points; creatinine >= 1.5 scores
-    only with an acute or chronic renal failure flag; ages 45 and 75 score 0."""
-    score = {"Elective": 2, "Emergency": 5}.get(e.get("Surgery Type"), 0) if e.get("History of severe organ failure or immunocompromise") else 0
-    age = _v(e, "age")
-    score += 2 if 45 < age <= 54 else 3 if 55 <= age <= 64 else 5 if 65 <= age <= 74 else 6 if age > 75 else 0
-    if _v(e, "FiO₂") >= 50:
-        a_a = _v(e, "A-a gradient")
-        score += 4 if a_a > 499 else 3 if 350 <= a_a <= 499 else 2 if 200 <= a_a <= 349 else 0
-    else:
-        pao2 = _v(e, "Partial pressure of oxygen (PaO₂) for Apache II")
-        score += 0 if pao2 > 70 else 1 if 61 <= pao2 <= 70 else 3 if 55 <= pao2 <= 60 else 4 if pao2 < 55 else 0
-    t = _label_celsius(e)
-    score += 4 if t >= 41 else 3 if t >= 39 else 1 if t >= 38.5 else 0 if t >= 36 else 1 if t >= 34 else 2 if t >= 32 else 3 if t >= 30 else 4
-    mean_pressure = (_v(e, "Systolic Blood Pressure") + 2 * _v(e, "Diastolic Blood Pressure")) / 3
-    score += 4 if mean_pressure > 159 else 3 if mean_pressure > 129 else 2 if mean_pressure > 109 else 0
-    hr, rr, ph = _v(e, "Heart Rate or Pulse"), _v(e, "respiratory rate"), _v(e, "pH")
-    score += 4 if hr >= 180 else 3 if hr >= 140 else 2 if hr >= 110 else 0
-    score += 4 if rr >= 50 else 3 if rr >= 35 else 1 if rr >= 25 else 0
-    score += 4 if ph >= 7.7 else 3 if ph >= 7.6 else 1 if ph >= 7.5 else 0
-    na, k = _v(e, "Sodium"), _v(e, "Potassium")
-    score += 4 if na >= 180 else 3 if na >= 160 else 2 if na >= 155 else 1 if na >= 150 else 0
-    score += 4 if k >= 7 else 3 if k >= 6 else 1 if k >= 5.5 else 0
-    cr, arf, crf = _v(e, "creatinine"), e.get("Acute renal failure", False), e.get("Chronic Renal Failure", False)
-    if cr < 0.6:
-        score += 2
-    elif cr >= 1.5:
-        points = 4 if cr >= 3.5 else 3 if cr >= 2 else 2
-        score += 2 * points if arf else points if crf else 0
-    hct, wbc_per_mm3 = _v(e, "Hematocrit"), _v(e, "White blood cell count")
-    score += 4 if hct >= 60 else 2 if hct >= 50 else 1 if hct >= 46 else 0
-    score += 4 if wbc_per_mm3 >= 40 else 2 if wbc_per_mm3 >= 20 else 1 if wbc_per_mm3 >= 15 else 0
-    return score + int(_v(e, "Glasgow Coma Score"))
-
-
-def sofa_label(e: dict[str, Any]) -> int:
-    """Label rules: PaO2 is divided by the FiO2 in percent (a ratio near 1, so 4 points with
-    ventilation, 2 without, 0 with CPAP alone); 2 cardiovascular points whenever no dopamine
-    above 5 runs (even with no infusion at all), 3 otherwise (never 4), the "Hypotension" flag
-    ignored; no renal points when both creatinine and urine output are given."""
-    ratio = _v(e, "Partial pressure of oxygen (PaO₂) for Apache II") / _v(e, "FiO₂")
-    ventilated, cpap = e.get("On mechanical ventilation", False), e.get("Continous positive airway pressure", False)
-    score = 2 if ratio <= 199 and not (ventilated or cpap) else 4 if ratio < 100 and ventilated else 0
-    dopamine, dobutamine = _v(e, "DOPamine", 0), _v(e, "DOBUTamine", 0)
-    epinephrine, norepinephrine = _v(e, "EPINEPHrine", 0), _v(e, "norEPINEPHrine", 0)
-    sbp, dbp = _v(e, "Systolic Blood Pressure"), _v(e, "Diastolic Blood Pressure")
-    if sbp is not None and dbp is not None and (sbp + 2 * dbp) / 3 < 70 and not (dobutamine or epinephrine or norepinephrine):
-        score += 1
-    elif dopamine <= 5 or dobutamine:
-        score += 2
-    else:
-        score += 3  # dopamine > 5: the 4-point doses are never reached
-    gcs = _v(e, "Glasgow Coma Score", 15)
-    score += 4 if gcs < 6 else 3 if gcs <= 9 else 2 if gcs <= 12 else 1 if gcs <= 14 else 0
-    bilirubin, unit = e["Bilirubin"]
-    bilirubin = bilirubin / 17.1 if unit == "µmol/L" else bilirubin
-    score += 4 if bilirubin >= 12 else 3 if bilirubin >= 6 else 2 if bilirubin >= 2 else 1 if bilirubin >= 1.2 else 0
-    platelets = _v(e, "Platelet count")
-    score += 4 if platelets < 20000 else 3 if platelets < 50000 else 2 if platelets < 100000 else 1 if platelets < 150000 else 0
-    if "creatinine" not in e:
-        score += 3 if _v(e, "Urine Output") < 500 else 0
-    elif "Urine Output" not in e:
-        creatinine, unit = e["creatinine"]
-        creatinine = creatinine / 88.4 if unit == "µmol/L" else creatinine
-        score += 4 if creatinine >= 5 else 3 if creatinine >= 3.5 else 2 if creatinine >= 2 else 1 if creatinine >= 1.2 else 0
-    return score
-
-
-def framingham_label(e: dict[str, Any]) -> float:
-    """Label rules: total and HDL cholesterol converted to mmol/L (x 10 / 386.65) and put into the
-    mg/dL equation; L rounded to 0.1; the risk reported as a fraction rounded to 0.1."""
-    age, male = _v(e, "age"), e["sex"] == "Male"
-    tc = round(_v(e, "Total cholesterol") / 386.65 * 10, 3)
-    hdl = round(_v(e, "high-density lipoprotein cholesterol") / 386.65 * 10, 3)
-    sbp, smoker, treated = _v(e, "Systolic Blood Pressure"), int(e.get("Smoker", False)), int(e.get("Blood pressure being treated with medicines", False))
-    ln_age, ln_tc, ln_hdl, ln_sbp = math.log(age), math.log(tc), math.log(hdl), math.log(sbp)
-    if male:
-        linear = (52.00961 * ln_age + 20.014077 * ln_tc - 0.905964 * ln_hdl + 1.305784 * ln_sbp + 0.241549 * treated
-                  + 12.096316 * smoker - 4.605038 * ln_age * ln_tc - 2.84367 * math.log(min(age, 70)) * smoker
-                  - 2.93323 * ln_age * ln_age - 172.300168)
-        return round(1 - 0.9402 ** math.exp(round(linear, 1)), 1)
-    linear = (31.764001 * ln_age + 22.465206 * ln_tc - 1.187731 * ln_hdl + 2.552905 * ln_sbp + 0.420251 * treated
-              + 13.07543 * smoker - 5.060998 * ln_age * ln_tc - 2.996945 * math.log(min(age, 78)) * smoker - 146.5933061)
-    return round(1 - 0.98767 ** math.exp(round(linear, 1)), 1)
-
-
-def sirs_label(e: dict[str, Any]) -> int:
-    """Label rules: the heart-rate criterion always counts (both branches add 1); a WBC given per
-    "µL" or "L" is scaled by 10^9 or 10^3 before the 4,000-12,000 limits (so always abnormal),
-    per "m^3" used as it is."""
-    t = _label_celsius(e)
-    count = int(t > 38 or t < 36) + 1
-    wbc, unit = e["White blood cell count"]
-    wbc = wbc * {"µL": 1e9, "L": 1e3}.get(unit, 1)
-    count += int(wbc > 12000 or wbc < 4000)
-    count += int(_v(e, "respiratory rate", 0) > 20 or _v(e, "PaCO₂", 99) < 32)
-    return count
+# the published scores. ``label_rules.py`` restates those conventions (from the facts of each
+# slip, never copying the ``medcalc`` package) and each rule must reproduce every label; where
+# our published calculator differs, the difference is one of the named departures.
 
 
 def psi_label(e: dict[str, Any]) -> int:
     """The PSI labels follow the published score: the package is right here (its "> 39.9 °C"
-    and its reading of "degrees celsisus" as °F change no official row)."""
+    and its reading of "degrees celsisus" as °F change no official row), so PSI has no label
+    rule and our calculator is its own reconstruction."""
     spec = spec_by_name("pneumonia-severity-index")
     return compute(spec.function, givens_from_entities(spec, e)[0], spec.answer_type)
 
 
 LABEL_RULES: dict[str, Callable[[dict[str, Any]], Any]] = {
-    "child-pugh": child_pugh_label,
-    "glasgow-blatchford": glasgow_blatchford_label,
-    "apache-ii": apache_ii_label,
-    "pneumonia-severity-index": lambda e: psi_label(e),
-    "sofa": sofa_label,
-    "framingham-hard-chd": framingham_label,
-    "sirs-criteria": sirs_label,
+    **{name: label_rules.RULES[name].function for name in NAMES if name != "pneumonia-severity-index"},
+    "pneumonia-severity-index": psi_label,
 }
 
 # Agreement of our (published) calculators with the official labels, test_tasks_dev_half.jsonl.
@@ -798,12 +647,13 @@ def test_official_rows_import_and_agreement(tmp_path: Path) -> None:
     report = DATASET.import_file(source, tmp_path / "out.jsonl")
     assert report.rows_skipped == 0 and report.samples_written == len(rows) == 68
     agreement = report.details["agreement"]
-    bpm_accepted = "bpm" in UNIT_TABLE["heart_rate"]
     for name, (count, agree) in MEASURED.items():
         stats = agreement[name]
         assert (stats["rows"], stats["agree"]) == (count, agree), (name, stats)
-        # one SIRS row writes its pulse in "bpm", which the shared heart-rate unit table lacks
-        assert stats["not_computable"] == (1 if name == "sirs-criteria" and not bpm_accepted else 0), (name, stats)
+        assert stats["not_computable"] == 0, (name, stats)  # row 606 writes its pulse in "bpm", a known unit
+        # every label is ours or reproduced by the calculator's label rule
+        assert stats["explained"] == count and stats["unexplained"] == [], (name, stats)
+        assert stats["reproduced"] == (0 if name == "pneumonia-severity-index" else count), (name, stats)
     for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines():
         sample = Sample.model_validate(json.loads(line))
         assert run_solution(sample.solution.code) == sample.metadata["our_value"]
@@ -820,10 +670,7 @@ def test_every_official_label_follows_the_label_rules(name: str) -> None:
         entities = parse_entities(row["Relevant Entities"])
         label = float(row["Ground Truth Answer"])
         assert rule(entities) == pytest.approx(label), (row["Row Number"], rule(entities), label)
-        try:
-            ours = compute(spec.function, givens_from_entities(spec, entities)[0], spec.answer_type)
-        except EntityError:
-            ours = None  # the "bpm" row (see above)
+        ours = compute(spec.function, givens_from_entities(spec, entities)[0], spec.answer_type)  # every row computes
         if ours != pytest.approx(label, rel=0.05):
             disagreements += 1
     count, agree = MEASURED[name]

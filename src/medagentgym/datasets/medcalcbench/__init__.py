@@ -35,11 +35,13 @@ class MedCalcBench:
         return generate_sample(category, split, index, seed)
 
     def import_file(self, source: Path, output: Path, **options: Any) -> ImportReport:
-        """Import an official JSONL task file; option ``split`` ("test" by default)."""
+        """Import an official JSONL task file; options ``split`` ("test" by default) and ``target``
+        ("official": the official answer and range, the default; "recomputed": our published-rule
+        value, the official answer kept in metadata)."""
         split = options.get("split", "test")
         if split not in ("train", "test"):
             raise ValueError(f"split must be 'train' or 'test', not {split!r}")
-        return import_file(Path(source), Path(output), split=split)
+        return import_file(Path(source), Path(output), split=split, target=options.get("target", "official"))
 
 
 DATASET = MedCalcBench()

@@ -176,7 +176,7 @@ _BASE_UNIT_TABLE: dict[str, dict[str, Callable[..., float] | None]] = {
         "°f": units.fahrenheit_to_celsius,
     },
     "qt": {"msec": None, "ms": None},
-    "heart_rate": {"beats per minute": None},
+    "heart_rate": {"beats per minute": None, "bpm": None},  # "bpm": an official SIRS row
     "respiratory_rate": {"breaths per minute": None},
     "systolic": {"mm hg": None, "mmhg": None},
     "diastolic": {"mm hg": None, "mmhg": None},
