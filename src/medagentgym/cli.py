@@ -36,8 +36,10 @@ tasks_app = typer.Typer(no_args_is_help=True, help="Browse the task catalog.")
 data_app = typer.Typer(no_args_is_help=True, help="Build embedded data into the user cache.")
 app.add_typer(tasks_app, name="tasks")
 sandbox_app = typer.Typer(no_args_is_help=True, help="Inspect and try the code sandbox.")
+fhir_app = typer.Typer(no_args_is_help=True, help="The FHIR record store (medagentbench).")
 app.add_typer(data_app, name="data")
 app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(fhir_app, name="fhir")
 # Piped output (logs, CI) gets a width that fits the report tables instead of rich's 80 columns.
 console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 120)
 err = Console(stderr=True, soft_wrap=True)
@@ -126,6 +128,20 @@ def import_cmd(
     query_timeout: Annotated[
         Optional[float], typer.Option(help="Seconds one gold query may run before its row is skipped (EHR datasets).")
     ] = None,
+    fhir_url: Annotated[
+        Optional[str],
+        typer.Option(
+            "--fhir-url",
+            help="Base URL of a FHIR server holding the rows' patients (medagentbench), e.g. http://localhost:8080/fhir/.",
+        ),
+    ] = None,
+    target_kind: Annotated[
+        Optional[str],
+        typer.Option(
+            "--target",
+            help="medcalcbench: grade against the 'official' answer and range (default) or our 'recomputed' published-formula value.",
+        ),
+    ] = None,
 ) -> None:
     """Turn official task rows into samples (answers checked or recomputed with our code).
 
@@ -142,6 +158,10 @@ def import_cmd(
         options["db"] = db
     if query_timeout is not None:
         options["query_timeout_s"] = query_timeout
+    if fhir_url is not None:
+        options["fhir_url"] = fhir_url
+    if target_kind is not None:
+        options["target"] = target_kind
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         report = ds.import_file(source, target, **options)
@@ -406,6 +426,39 @@ def sandbox_exec_cmd(
     typer.echo(model_json(result, indent=2))
     if result.status == "infra_error":
         raise typer.Exit(2)
+
+
+@fhir_app.command("serve")
+def fhir_serve_cmd(
+    split: Annotated[str, typer.Option(help="Which split's record store to serve.")] = "test",
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8080,
+    dataset: Annotated[str, typer.Option(help="Dataset whose template store is served.")] = "medagentbench",
+) -> None:
+    """Serve a private copy of a split's FHIR store over HTTP at http://HOST:PORT/fhir/.
+
+    Reads (search, read by id, metadata) and creates behave as in the gym's fhir_get/fhir_post;
+    writes go to the copy and are gone when the server stops. Needs FastAPI and uvicorn.
+    """
+    if split not in SPLITS:
+        raise _fail(f"unknown split {split!r} (known: {', '.join(SPLITS)})")
+    if not 0 < port < 65536:
+        raise _fail(f"port {port} is out of range")
+    try:
+        ds = get_dataset(dataset)
+    except UnknownDatasetError as exc:
+        raise _fail(str(exc)) from None
+    template = getattr(ds, "template", None)
+    if template is None:
+        raise _fail(f"{dataset} has no FHIR record store")
+    from medagentgym.fhir.server import serve
+
+    path = template(split)
+    err.print(f"serving {escape(dataset)} ({split}) at http://{escape(host)}:{port}/fhir/ (Ctrl-C stops)")
+    try:
+        serve(path, host=host, port=port)
+    except (RuntimeError, OSError) as exc:
+        raise _fail(str(exc)) from None
 
 
 def main() -> None:  # pragma: no cover - console entry

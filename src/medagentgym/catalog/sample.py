@@ -27,12 +27,68 @@ class AnswerType(StrEnum):
     WEEKS_DAYS = "weeks_days"  # a duration as whole weeks plus 0-6 days (gestational age)
 
 
+class FieldCheck(BaseModel):
+    """One condition on a resource the episode created (write tasks).
+
+    ``path`` is a dotted element path whose arrays are flattened at every step
+    (``dosageInstruction.doseAndRate.doseQuantity.value``); ``a.b|c.d`` pools the values of
+    alternative paths (a route given as text or as a coding). With ``match="all"`` every value found
+    there must pass and at least one must exist, so a resource cannot hedge with two doses; with
+    ``"any"`` one passing value is enough (a code among several codings). Operations:
+
+    - ``equals``: JSON equality; ``text``: strings equal after case folding and collapsing spaces;
+    - ``number``: a JSON number within ``tolerance`` (absolute) of ``value``;
+    - ``instant``: an ISO date-time *with* a time zone within ``tolerance`` seconds of ``value``;
+    - ``reference``: ``value`` (``Patient/S1234567``) itself or an absolute URL ending with it;
+    - ``coding``: an object whose ``system`` and ``code`` equal those of ``value``.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    path: str
+    op: Literal["equals", "text", "number", "instant", "reference", "coding"]
+    value: Any
+    tolerance: float = 0.0
+    match: Literal["all", "any"] = "all"
+    label: str = ""  # what the check is about, for explanations ("dose", "subject")
+
+
+class ExpectedWrite(BaseModel):
+    """A resource the episode must have created: its type and the checks it must pass."""
+
+    model_config = ConfigDict(frozen=True)
+
+    resource_type: str
+    description: str  # e.g. "IV magnesium order, 2 g over 2 h", quoted in explanations
+    checks: tuple[FieldCheck, ...] = ()
+
+
+class StateTarget(BaseModel):
+    """What an episode's record store must hold at the end, beyond its template (write tasks).
+
+    Each expected write must be matched by its own created resource; with
+    ``forbid_other_writes`` any created resource left unmatched (a second copy, an order for
+    the wrong patient, an order nobody asked for) makes the episode wrong. An empty ``creates``
+    with ``forbid_other_writes`` means "create nothing". Graded from the store's state, never
+    from what the agent printed.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    creates: tuple[ExpectedWrite, ...] = ()
+    forbid_other_writes: bool = True
+
+
 class Target(BaseModel):
     """The hidden ground truth of a sample and how to compare against it.
 
     ``value`` is the canonical answer (a float, an int, a string, a list of strings, an ISO date
     string, a bool). ``lower``/``upper`` give an official acceptance range for numbers (as the
     MedCalc-Bench files do); ``rel_tol``/``abs_tol`` apply when no range is given.
+
+    ``state`` (samples with a record store) adds expectations on what the episode created; a
+    target with a ``state`` may leave ``value`` None when only the writes are graded (the
+    submission then just ends the episode).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -43,18 +99,27 @@ class Target(BaseModel):
     upper: float | None = None
     rel_tol: float | None = None
     abs_tol: float | None = None
+    state: StateTarget | None = None
+
+    @property
+    def answer_graded(self) -> bool:
+        """False only for a write task whose submission is not graded (``value`` None)."""
+        return not (self.state is not None and self.value is None)
 
 
 class Resource(BaseModel):
-    """Something the agent may inspect and use: a SQLite database, a file or a directory.
+    """Something the agent may inspect and use: a SQLite database, a file, a directory, or a
+    FHIR record store.
 
     ``path`` is absolute and points into the user cache (built data) or a user-provided location.
-    Databases are always opened read-only.
+    Databases are always opened read-only. A ``fhir_store``'s path is the split's *template*
+    store in the cache (each episode works on its own copy, which the harness makes; the sandbox
+    never sees it) or the ``http(s)://`` base URL of a user's FHIR server.
     """
 
     model_config = ConfigDict(frozen=True)
 
-    kind: Literal["sqlite", "file", "directory"]
+    kind: Literal["sqlite", "file", "directory", "fhir_store"]
     name: str
     path: str
     description: str = ""
@@ -63,14 +128,19 @@ class Resource(BaseModel):
 class Solution(BaseModel):
     """Reference code that provably produces the target when run in the sandbox.
 
-    Self-contained Python that leaves the answer in a variable named ``answer``. Datasets over
-    databases run their gold SQL from Python (the session defines ``DATABASES``), so the oracle
-    has one way to read any answer back.
+    ``python``: self-contained Python that leaves the answer in a variable named ``answer``.
+    Datasets over databases run their gold SQL from Python (the session defines ``DATABASES``),
+    so the oracle has one way to read any answer back.
+
+    ``actions``: a JSON list of env actions ending in ``submit`` (tasks over a record store,
+    which the sandbox cannot reach): the oracle replays them through the env, so the GETs, the
+    POSTs the target expects and the submitted answer (derived by the generator from the same
+    store) all go through the real action path.
     """
 
     model_config = ConfigDict(frozen=True)
 
-    language: Literal["python"] = "python"
+    language: Literal["python", "actions"] = "python"
     code: str
 
 

@@ -7,6 +7,10 @@ Two formats reach the same action models:
 
 Anything else raises ``ActionParseError`` with a message written for the model to read.
 
+``fhir_get`` / ``fhir_post`` reach a task's FHIR record store (``FHIR_ACTION_NAMES``); they are
+offered only to samples with one, and their URL and body are checked again by the store
+(``medagentgym.fhir.urls``, ``medagentgym.fhir.validate``).
+
 Model output is adversarial input (policies are rewarded for reaching a target), so parsing is
 bounded: one output may hold at most ``MAX_OUTPUT_CHARS`` characters (text, or all tool calls
 together) and its action JSON may nest at most ``MAX_JSON_DEPTH`` levels; search terms and
@@ -41,6 +45,8 @@ MAX_JSON_DEPTH = 16
 MAX_SEARCH_TERM_CHARS = 200
 #: Longest table, column or database name an inspection action may name.
 MAX_NAME_CHARS = 200
+#: Longest URL a ``fhir_get`` / ``fhir_post`` action may send (the store checks it further).
+MAX_FHIR_URL_CHARS = 2_048
 #: Finding the action looks at no more than this many characters per character of output...
 PARSE_WORK_FACTOR = 8
 #: ...and scans at most this many candidates (a "{" followed by '"' or "}" may open an object).
@@ -139,6 +145,23 @@ class Submit(_Action):
     answer: Any
 
 
+class FhirGet(_Action):
+    """Send a GET request to the task's FHIR server: a search (Observation?patient=S1234567&code=K)
+    or a read (Patient/S1234567). The reply is the FHIR JSON (a Bundle for a search)."""
+
+    action: Literal["fhir_get"]
+    url: str = Field(min_length=1, max_length=MAX_FHIR_URL_CHARS)
+
+
+class FhirPost(_Action):
+    """Create a resource on the task's FHIR server: POST the resource (a JSON object) to its
+    type's URL (e.g. url "MedicationRequest"). The server validates it and records it."""
+
+    action: Literal["fhir_post"]
+    url: str = Field(min_length=1, max_length=MAX_FHIR_URL_CHARS)
+    payload: Any
+
+
 Action = Annotated[
     ListTables
     | DescribeTable
@@ -149,7 +172,9 @@ Action = Annotated[
     | ExecutePython
     | ExecuteSQL
     | DebugHint
-    | Submit,
+    | Submit
+    | FhirGet
+    | FhirPost,
     Field(discriminator="action"),
 ]
 ACTION_MODELS: tuple[type[_Action], ...] = (
@@ -168,6 +193,11 @@ ACTION_NAMES: tuple[str, ...] = tuple(
     model.model_fields["action"].annotation.__args__[0]  # type: ignore[union-attr]
     for model in ACTION_MODELS
 )
+#: Actions over a task's FHIR record store: offered (prompt, tool schemas) only to samples that
+#: have one; elsewhere they parse but answer with an error observation.
+FHIR_ACTION_MODELS: tuple[type[_Action], ...] = (FhirGet, FhirPost)
+FHIR_ACTION_NAMES: tuple[str, ...] = ("fhir_get", "fhir_post")
+_ALL_NAMES: tuple[str, ...] = ACTION_NAMES + FHIR_ACTION_NAMES
 _ADAPTER: TypeAdapter[Action] = TypeAdapter(Action)
 _FENCE = "```"
 
@@ -311,9 +341,9 @@ def _validate(payload: dict[str, Any]) -> Action:
     if "params" in payload and isinstance(payload["params"], dict):
         payload = {"action": payload.get("action"), **payload["params"]}
     name = payload.get("action")
-    if not isinstance(name, str) or name not in ACTION_NAMES:
+    if not isinstance(name, str) or name not in _ALL_NAMES:
         raise ActionParseError(
-            f"Unknown action {_preview(name)}. Valid actions: {', '.join(ACTION_NAMES)}."
+            f"Unknown action {_preview(name)}. Valid actions: {', '.join(_ALL_NAMES)}."
         )
     try:
         return _ADAPTER.validate_python(payload)
@@ -380,10 +410,13 @@ def parse_action(raw: Any) -> Action:
     raise ActionParseError(f"Unsupported action value of type {type(raw).__name__}.")
 
 
-def tool_schemas(*, include_debug_hint: bool = False) -> list[dict[str, Any]]:
-    """OpenAI ``tools`` definitions, one function per action."""
+def tool_schemas(*, include_debug_hint: bool = False, include_fhir: bool = False) -> list[dict[str, Any]]:
+    """OpenAI ``tools`` definitions, one function per action (the FHIR actions with
+    ``include_fhir``: for samples with a record store)."""
     tools = []
-    for model, name in zip(ACTION_MODELS, ACTION_NAMES, strict=True):
+    models = ACTION_MODELS + (FHIR_ACTION_MODELS if include_fhir else ())
+    names = ACTION_NAMES + (FHIR_ACTION_NAMES if include_fhir else ())
+    for model, name in zip(models, names, strict=True):
         if name == "debug_hint" and not include_debug_hint:
             continue
         schema = model.model_json_schema()
@@ -394,12 +427,17 @@ def tool_schemas(*, include_debug_hint: bool = False) -> list[dict[str, Any]]:
                 "description": "The final answer: a number, a string, a list of strings or a boolean."
             }
             required = ["answer"]
+        if name == "fhir_post":
+            properties["payload"] = {
+                "type": "object",
+                "description": "The FHIR resource to create, as a JSON object with its resourceType.",
+            }
         tools.append(
             {
                 "type": "function",
                 "function": {
                     "name": name,
-                    "description": (model.__doc__ or "").strip(),
+                    "description": " ".join((model.__doc__ or "").split()),
                     "parameters": {"type": "object", "properties": properties, "required": required},
                 },
             }

@@ -8,6 +8,14 @@ the reward is the score; unparseable output costs a turn and is answered with an
 (``actions.MAX_OUTPUT_CHARS``, ``MAX_JSON_DEPTH``), bad identifiers and inspection queries that
 fail or run past their time limit all come back as an error observation that costs a turn, and
 every observation is valid Unicode (lone surrogates become U+FFFD).
+
+A sample with a ``fhir_store`` resource gets a FHIR server for the episode: on ``reset`` the env
+opens a private copy of the split's template store (or the user's remote server) in the harness
+process, answers ``fhir_get`` / ``fhir_post`` from it, grades a submission together with the
+resources the episode created (``score_answer(..., writes=...)``) and deletes the copy when the
+episode ends. The sandbox session never sees the store; successful GET replies are also saved as
+``fhir_get_<n>.json`` in the session's working directory (written by the session itself, before
+the next ``execute_python``), so agent code can parse them.
 """
 
 from __future__ import annotations
@@ -22,7 +30,7 @@ import gymnasium as gym
 from gymnasium import spaces
 from pydantic import BaseModel, Field
 
-from medagentgym.catalog.sample import Sample
+from medagentgym.catalog.sample import Resource, Sample
 from medagentgym.env.actions import (
     Action,
     ActionParseError,
@@ -31,6 +39,8 @@ from medagentgym.env.actions import (
     DistinctValues,
     ExecutePython,
     ExecuteSQL,
+    FhirGet,
+    FhirPost,
     ListFiles,
     ListTables,
     SampleRows,
@@ -41,6 +51,8 @@ from medagentgym.env.actions import (
 )
 from medagentgym.env.inspect import DatabaseInspector, InspectionError, ResourceInspector
 from medagentgym.env.prompts import render_followup, render_task
+from medagentgym.fhir import FhirEndpoint, FhirResponse, FhirStoreError, open_endpoint
+from medagentgym.fhir.service import reason
 from medagentgym.runs.schema import EpisodeStatus, StepRecord
 from medagentgym.sandbox import SandboxServer, Session
 from medagentgym.sandbox.results import ExecResult
@@ -48,6 +60,22 @@ from medagentgym.scoring import Score, combine_scores, score_answer
 from medagentgym.untrusted import clean_text
 
 MAX_TEXT = 200_000
+#: Largest FHIR reply saved for agent code as a JSON file (characters); larger ones are only shown.
+MAX_SAVED_REPLY_CHARS = 1_000_000
+
+
+class FhirStoreUnavailableError(RuntimeError):
+    """The sample's FHIR store cannot be opened (its template was not built)."""
+
+
+def store_resource(sample: Sample) -> Resource | None:
+    """The sample's FHIR record store, if it has one."""
+    return next((r for r in sample.resources if r.kind == "fhir_store"), None)
+
+
+def agent_resources(sample: Sample) -> tuple[Resource, ...]:
+    """What the sandbox session and the inspection actions may see: never the record store."""
+    return tuple(r for r in sample.resources if r.kind != "fhir_store")
 
 
 class EnvConfig(BaseModel):
@@ -107,6 +135,12 @@ class MedAgentEnv(gym.Env[str, Any]):
         self.question = 0  # index of the question being answered (sequential samples)
         self.sub_scores: list[Score] = []
         self._last_error: tuple[Action, ExecResult | str] | None = None
+        # The episode's FHIR server (samples with a store), the resources it created (read at
+        # the end of the episode) and GET replies waiting to be saved into the session.
+        self._fhir: FhirEndpoint | None = None
+        self.writes: list[dict[str, Any]] | None = None
+        self._pending_files: list[tuple[str, str]] = []
+        self._fhir_gets = 0
         self._handlers: dict[type, Callable[[Any], tuple[str, ExecResult | None]]] = {
             ListTables: self._list_tables,
             DescribeTable: self._describe_table,
@@ -117,6 +151,8 @@ class MedAgentEnv(gym.Env[str, Any]):
             ExecutePython: self._execute_python,
             ExecuteSQL: self._execute_sql,
             DebugHint: self._debug_hint,
+            FhirGet: self._fhir_get,
+            FhirPost: self._fhir_post,
         }
 
     # -- gymnasium API -------------------------------------------------------------------------
@@ -132,8 +168,10 @@ class MedAgentEnv(gym.Env[str, Any]):
         return self.sandbox.level if self._sandbox is not None else ""
 
     def tools(self) -> list[dict[str, Any]]:
-        """OpenAI tool definitions for ``action_format="tools"``."""
-        return tool_schemas(include_debug_hint=self.config.enable_debug_hint)
+        """OpenAI tool definitions for ``action_format="tools"`` (with the FHIR actions when the
+        current sample has a record store: call it after ``reset``)."""
+        include_fhir = self.sample is not None and store_resource(self.sample) is not None
+        return tool_schemas(include_debug_hint=self.config.enable_debug_hint, include_fhir=include_fhir)
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -148,6 +186,7 @@ class MedAgentEnv(gym.Env[str, Any]):
         if not isinstance(sample, Sample):
             raise TypeError("options['sample'] must be a Sample")
         self._close_session()
+        self._close_fhir()
         self.sample = sample
         self.steps = []
         self.turn = 0
@@ -159,11 +198,18 @@ class MedAgentEnv(gym.Env[str, Any]):
         self.question = 0
         self.sub_scores = []
         self._last_error = None
-        self._inspector = ResourceInspector(sample.resources, self._inspectors)
+        self.writes = None
+        self._pending_files = []
+        self._fhir_gets = 0
+        store = store_resource(sample)
+        if store is not None:
+            self._fhir = self._open_fhir(sample, store)
+        self._inspector = ResourceInspector(agent_resources(sample), self._inspectors)
         observation = render_task(
             sample,
             action_format=self.config.action_format,
             debug_hint=self.config.enable_debug_hint,
+            fhir_base_url=self._fhir.base_url if self._fhir is not None else None,
         )
         return clean_text(observation), self._info(None)
 
@@ -215,6 +261,7 @@ class MedAgentEnv(gym.Env[str, Any]):
         if terminated or truncated:
             self.done = True
             self._close_session()
+            self._close_fhir()
         return observation, reward, terminated, truncated, self._info(self.steps[-1])
 
     @property
@@ -227,6 +274,7 @@ class MedAgentEnv(gym.Env[str, Any]):
         """End the episode early (the runner gave up: policy failure, episode timeout)."""
         self.done = True
         self._close_session()
+        self._close_fhir()
 
     def render(self) -> str | None:
         if self.render_mode != "ansi" or not self.steps:
@@ -236,6 +284,7 @@ class MedAgentEnv(gym.Env[str, Any]):
 
     def close(self) -> None:
         self._close_session()
+        self._close_fhir()
         if self._owns_sandbox and self._sandbox is not None:
             self._sandbox.close()
             self._sandbox = None
@@ -261,6 +310,8 @@ class MedAgentEnv(gym.Env[str, Any]):
             info["status"] = self.status
             info["score"] = self.score.model_dump(mode="json") if self.score else None
             info["submitted_answer"] = self.submitted_answer
+            if self.writes is not None:
+                info["writes"] = [f"{w.get('resourceType')}/{w.get('id')}" for w in self.writes]
         return info
 
     def _clip(self, text: str) -> str:
@@ -272,13 +323,103 @@ class MedAgentEnv(gym.Env[str, Any]):
     def _session_for_episode(self) -> Session:
         if self._session is None or not self._session.alive:
             assert self.sample is not None
-            self._session = self.sandbox.open_session(self.sample.resources)
+            self._session = self.sandbox.open_session(agent_resources(self.sample))
         return self._session
 
     def _close_session(self) -> None:
         if self._session is not None:
             self._session.close()
             self._session = None
+
+    # -- the FHIR record store -----------------------------------------------------------------
+
+    def _open_fhir(self, sample: Sample, store: Resource) -> FhirEndpoint:
+        try:
+            return open_endpoint(store.path)
+        except FhirStoreError as exc:
+            raise FhirStoreUnavailableError(
+                f"the FHIR store of {sample.id} is not available ({exc}); "
+                f"build it with `medagentgym data build {sample.dataset}`"
+            ) from None
+
+    def _episode_writes(self) -> list[dict[str, Any]]:
+        """The resources this episode created (read once, kept for ``info`` and grading)."""
+        if self.writes is None and self._fhir is not None:
+            self.writes = self._fhir.created()
+        return self.writes or []
+
+    def _close_fhir(self) -> None:
+        """Record what the episode created, then delete its copy of the store."""
+        if self._fhir is None:
+            return
+        endpoint, self._fhir = self._fhir, None
+        try:
+            if self.writes is None:
+                self.writes = endpoint.created()
+        except Exception:  # the episode is over either way; its copy must still go
+            self.writes = None
+        finally:
+            endpoint.close()
+
+    def _require_fhir(self) -> FhirEndpoint:
+        if self._fhir is None:
+            raise InspectionError("This task has no FHIR server; fhir_get and fhir_post are not available.")
+        return self._fhir
+
+    def _fhir_get(self, action: FhirGet) -> tuple[str, None]:
+        try:
+            response = self._require_fhir().get(action.url)
+        except InspectionError:
+            raise
+        except Exception as exc:  # a fault of the store or of the user's server, not the agent's
+            raise InspectionError(f"the FHIR server failed ({type(exc).__name__}: {exc})") from None
+        saved = None
+        if response.ok:
+            text = response.text()
+            if len(text) <= MAX_SAVED_REPLY_CHARS:
+                self._fhir_gets += 1
+                saved = f"fhir_get_{self._fhir_gets}.json"
+                self._pending_files.append((saved, text))
+        else:
+            self._last_error = (action, f"GET {action.url[:200]} -> {response.status}: {_outcome_text(response)}")
+        return render_fhir("GET", action.url, response, saved), None
+
+    def _fhir_post(self, action: FhirPost) -> tuple[str, None]:
+        try:
+            response = self._require_fhir().post(action.url, action.payload)
+        except InspectionError:
+            raise
+        except Exception as exc:
+            raise InspectionError(f"the FHIR server failed ({type(exc).__name__}: {exc})") from None
+        if not response.ok:
+            self._last_error = (action, f"POST {action.url[:200]} -> {response.status}: {_outcome_text(response)}")
+        return render_fhir("POST", action.url, response), None
+
+    def _save_pending_files(self, session: Session) -> str:
+        """Write the GET replies saved so far into the session's working directory.
+
+        The session writes them itself (one harness-made snippet), so they land where agent
+        code runs at every isolation level; agent-defined names cannot break it beyond the
+        episode. Returns a note for the observation when writing failed.
+        """
+        if not self._pending_files:
+            return ""
+        pending, self._pending_files = self._pending_files, []
+        lines = ["import io as _medagentgym_io"]
+        for name, text in pending:
+            lines.append(
+                f"with _medagentgym_io.open({name!r}, 'w', encoding='utf-8') as _medagentgym_f:\n"
+                f"    _medagentgym_f.write({text!r})"
+            )
+        lines.append("del _medagentgym_io, _medagentgym_f")
+        try:
+            result = session.run_python("\n".join(lines), timeout_s=self.config.step_timeout_s)
+        except Exception as exc:
+            return f"(the saved FHIR replies could not be written: {type(exc).__name__})\n"
+        if result.status != "ok":
+            why = (result.error or result.stderr or result.status).strip().splitlines()
+            return f"(the saved FHIR replies could not be written: {why[-1] if why else result.status})\n"
+        return ""
 
     def _dispatch(self, action: Action) -> tuple[str, ExecResult | None]:
         try:
@@ -305,7 +446,8 @@ class MedAgentEnv(gym.Env[str, Any]):
         assert self.sample is not None
         questions = self.sample.questions
         current = questions[self.question]
-        score = score_answer(action.answer, current.target)
+        writes = self._episode_writes() if self._fhir is not None else None
+        score = score_answer(action.answer, current.target, writes=writes)
         verdict = ""
         if self.config.reveal_verdict:
             verdict = f": {'correct' if score.correct else 'incorrect'}. {score.explanation}"
@@ -347,13 +489,14 @@ class MedAgentEnv(gym.Env[str, Any]):
         return self._inspector.list_files(), None
 
     def _execute_python(self, action: ExecutePython) -> tuple[str, ExecResult]:
+        note = ""
         try:
-            result = self._session_for_episode().run_python(
-                action.code, timeout_s=self.config.step_timeout_s
-            )
+            session = self._session_for_episode()
+            note = self._save_pending_files(session)
+            result = session.run_python(action.code, timeout_s=self.config.step_timeout_s)
         except Exception as exc:  # the sandbox failed, not the agent
             result = ExecResult(status="infra_error", error=f"{type(exc).__name__}: {exc}")
-        return render_execution(result), result
+        return note + render_execution(result), result
 
     def _execute_sql(self, action: ExecuteSQL) -> tuple[str, ExecResult]:
         if action.database is not None:
@@ -372,6 +515,35 @@ class MedAgentEnv(gym.Env[str, Any]):
         if not self.config.enable_debug_hint:
             raise InspectionError("debug_hint is disabled in this environment.")
         return debug_hint(self._last_error, self._inspector), None
+
+
+def _outcome_text(response: FhirResponse) -> str:
+    """The diagnostics of an OperationOutcome, on one line (for debug hints)."""
+    issues = response.body.get("issue") if isinstance(response.body, dict) else None
+    if not isinstance(issues, list):
+        return reason(response.status) or "error"
+    texts = [str(i.get("diagnostics", "")) for i in issues if isinstance(i, dict)]
+    return "; ".join(t for t in texts if t)[:500] or reason(response.status)
+
+
+def render_fhir(method: str, url: str, response: FhirResponse, saved: str | None = None) -> str:
+    """How a FHIR reply reads to the agent: the status line, a summary, then the JSON body."""
+    head = f"{method} {url[:300]} -> {response.status} {reason(response.status)}".rstrip()
+    if response.location:
+        head += f"\nLocation: {response.location}"
+    notes = []
+    body = response.body
+    if body.get("resourceType") == "Bundle":
+        entries = body.get("entry")
+        shown = len(entries) if isinstance(entries, list) else 0
+        notes.append(f"Bundle with total {body.get('total')}, {shown} {'entry' if shown == 1 else 'entries'} on this page")
+    if saved:
+        notes.append(f"saved as {saved} in the working directory of execute_python")
+    if not response.ok:
+        notes.append("nothing was changed" if method == "POST" else "the request failed")
+    if notes:
+        head += "\n(" + "; ".join(notes) + ")"
+    return f"{head}\n{response.text()}"
 
 
 def render_execution(result: ExecResult) -> str:

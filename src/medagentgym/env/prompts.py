@@ -34,9 +34,38 @@ TOOL_ACTIONS = """\
 Use the provided tools to inspect the data and run code; variables persist between execute_python
 calls. Call `submit` with the final answer to end the episode: only the submitted answer is graded."""
 
+# Samples with a FHIR record store: the FHIR actions instead of the database inspection ones.
+FHIR_JSON_ACTIONS = """\
+Reply with exactly one JSON object per turn, for example {"action": "fhir_get", "url": "Patient?family=Smith"}.
+Actions:
+- {"action": "fhir_get", "url": "..."} sends a GET to the FHIR server (a search or a read by id); the
+  reply is its JSON, also saved as fhir_get_<n>.json in the working directory of execute_python.
+- {"action": "fhir_post", "url": "Observation", "payload": {...}} creates a resource (a vital sign, an
+  order). Every successful POST is a real record: post only what the task calls for, and only once.
+- {"action": "execute_python", "code": "..."} runs Python (no network); variables persist; json is imported.
+{debug_line}- {"action": "submit", "answer": ...} submits the final answer and ends the episode.
+Only the submitted answer and the records you created are graded, never printed output."""
 
-def render_task(sample: Sample, *, action_format: str = "json", debug_hint: bool = False) -> str:
-    """The first observation of an episode."""
+FHIR_TOOL_ACTIONS = """\
+Use fhir_get to search and read the FHIR server, fhir_post to create a resource (every successful POST
+is a real record: post only what the task calls for, and only once) and execute_python to compute
+(GET replies are saved as fhir_get_<n>.json in its working directory). Call `submit` to end the
+episode: only the submitted answer and the records you created are graded."""
+
+UNGRADED_ANSWER_FORMAT = (
+    'anything (e.g. "done"): only the records you create are graded; submit when they are filed'
+)
+
+
+def render_task(
+    sample: Sample,
+    *,
+    action_format: str = "json",
+    debug_hint: bool = False,
+    fhir_base_url: str | None = None,
+) -> str:
+    """The first observation of an episode (with the FHIR actions and API when the episode has a
+    FHIR server at ``fhir_base_url``)."""
     parts = [sample.prompt.strip()]
     if sample.followups:
         n = 1 + len(sample.followups)
@@ -49,11 +78,15 @@ def render_task(sample: Sample, *, action_format: str = "json", debug_hint: bool
     if sample.resources:
         lines = [f"- {r.name} ({r.kind}){': ' + r.description if r.description else ''}" for r in sample.resources]
         parts.append("Resources:\n" + "\n".join(lines))
-    parts.append(f"Answer format: {ANSWER_FORMATS[sample.answer_type]}.")
-    if action_format == "json":
-        debug_line = (
-            '- {"action": "debug_hint"} explains the last error.\n' if debug_hint else ""
-        )
+    answer_format = ANSWER_FORMATS[sample.answer_type] if sample.target.answer_graded else UNGRADED_ANSWER_FORMAT
+    parts.append(f"Answer format: {answer_format}.")
+    debug_line = '- {"action": "debug_hint"} explains the last error.\n' if debug_hint else ""
+    if fhir_base_url is not None:
+        from medagentgym.fhir.api import render_api
+
+        actions = FHIR_JSON_ACTIONS.replace("{debug_line}", debug_line) if action_format == "json" else FHIR_TOOL_ACTIONS
+        parts += [actions, render_api(fhir_base_url)]
+    elif action_format == "json":
         parts.append(JSON_ACTIONS.replace("{debug_line}", debug_line))
     else:
         parts.append(TOOL_ACTIONS)

@@ -5,6 +5,12 @@ runs the sample's reference solution in the sandbox, reads the answer back from 
 output and submits it. If the sandbox, the solution or the scorer is broken, the oracle fails, which
 is what ``medagentgym validate`` relies on. ``WrongAnswerPolicy`` does the same work and then
 submits a deliberately altered answer: it must always score 0.
+
+A solution in the ``actions`` language (tasks over a FHIR record store, which the sandbox cannot
+reach) is a JSON list of env actions ending in ``submit``: the oracle replays it action by action
+through the env, so its searches, its creates and its answer all take the real path. The
+wrong-answer policy replays it without the creates and with an altered answer, so a write task
+ends with its orders missing.
 """
 
 from __future__ import annotations
@@ -59,11 +65,27 @@ class OraclePolicy:
     def transform_answer(self, answer: Any, sample: Sample, answer_type: AnswerType) -> Any:
         return answer
 
+    def transform_actions(self, actions: list[dict[str, Any]], sample: Sample) -> list[dict[str, Any]]:
+        """The actions of an ``actions`` solution to replay (all of them, for the oracle)."""
+        return actions
+
+    def _replay(self, turn: int) -> dict[str, Any]:
+        """Turn ``turn`` of an ``actions`` solution (its submit repeats if turns run on)."""
+        assert self._sample is not None
+        actions = json.loads(self._sample.solution.code)
+        if not isinstance(actions, list) or not actions or not all(isinstance(a, dict) for a in actions):
+            raise ValueError(f"{self._sample.id}: an actions solution must be a non-empty list of actions")
+        actions = self.transform_actions(actions, self._sample)
+        return dict(actions[min(turn, len(actions) - 1)])
+
     def _plan(self, turn: int, last_observation: str) -> dict[str, Any]:
         """Turn 0 inspects; then, per question, run its reference solution and submit the answer
-        it printed (a sequential sample repeats that pair for every follow-up)."""
+        it printed (a sequential sample repeats that pair for every follow-up). An ``actions``
+        solution is replayed instead."""
         assert self._sample is not None, "start_episode() first"
         sample = self._sample
+        if sample.solution.language == "actions":
+            return self._replay(turn)
         if turn == 0:
             has_db = any(r.kind == "sqlite" for r in sample.resources)
             return {"action": "list_tables"} if has_db else {"action": "list_files"}
@@ -122,9 +144,18 @@ def wrong_answer(answer: Any, answer_type: AnswerType) -> Any:
 
 
 class WrongAnswerPolicy(OraclePolicy):
-    """Does the oracle's work, then submits a wrong answer: the graders must give 0."""
+    """Does the oracle's work, then submits a wrong answer: the graders must give 0.
+
+    On an ``actions`` solution it also leaves out every ``fhir_post``: a write task then misses
+    its orders (the answer of a write-only task is not graded, so the writes must be wrong)."""
 
     name = "wrong-answer"
 
     def transform_answer(self, answer: Any, sample: Sample, answer_type: AnswerType) -> Any:
         return wrong_answer(answer, answer_type)
+
+    def transform_actions(self, actions: list[dict[str, Any]], sample: Sample) -> list[dict[str, Any]]:
+        kept = [dict(a) for a in actions if a.get("action") != "fhir_post"]
+        if kept and kept[-1].get("action") == "submit" and sample.target.answer_graded:
+            kept[-1]["answer"] = wrong_answer(kept[-1].get("answer"), sample.target.answer_type)
+        return kept

@@ -105,10 +105,11 @@ async def run_episode_async(
     started_at, started = now_iso(), time.perf_counter()
     deadline = None if max_episode_s is None else started + max_episode_s
     agent = policy.start_episode(sample, seed=seed)
-    tools = env.tools() if env.config.action_format == "tools" else None
     observation, _ = await loop.run_in_executor(
         executor, lambda: env.reset(seed=seed, options={"sample": sample})
     )
+    # after reset: the tools depend on the sample (FHIR actions only where it has a record store)
+    tools = env.tools() if env.config.action_format == "tools" else None
     messages: list[dict[str, Any]] = [
         {"role": "system", "content": clean_text(system_prompt(sample))},
         {"role": "user", "content": observation},

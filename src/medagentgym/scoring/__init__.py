@@ -39,6 +39,10 @@ Rules (a submission is one JSON value; the target value is read by the same pars
   days above 6, negative or fractional parts are rejected. Equal weeks and days.
 - BOOLEAN: true/false, 1/0 (int or float), or the words true/false, yes/no, 1/0 (any case,
   quotes and a final period ignored). Anything holding both ("True False") is rejected.
+- WRITES (a target with ``state``, write tasks over a record store): ``score_answer(submitted,
+  target, writes=...)`` also grades the resources the episode created (``scoring/state.py``):
+  every expected resource created once with the right subject, codes, values, units, doses and
+  times, and nothing else when other writes are forbidden. Both parts must be right.
 """
 
 from medagentgym.scoring.comparators import (
@@ -63,8 +67,10 @@ from medagentgym.scoring.parsing import (
     parse_answer,
 )
 from medagentgym.scoring.score import Score, combine_scores, score_answer
+from medagentgym.scoring.state import StateVerdict, check_state
 
 __all__ = [
+    "check_state",
     "combine_scores",
     "COMPARATORS",
     "DEFAULT_ABS_TOL",
@@ -80,6 +86,7 @@ __all__ = [
     "Item",
     "ParsedAnswer",
     "Score",
+    "StateVerdict",
     "Verdict",
     "normalize_text",
     "parse_answer",

@@ -9,6 +9,7 @@ before any parser walks it, so no submission can make scoring recurse or run lon
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -16,6 +17,7 @@ from pydantic import BaseModel, ConfigDict
 from medagentgym.catalog.sample import AnswerType, Target
 from medagentgym.scoring.comparators import COMPARATORS, parse_target
 from medagentgym.scoring.parsing import AnswerParseError, check_answer_bounds, parse_answer
+from medagentgym.scoring.state import check_state
 
 __all__ = ["Score", "combine_scores", "score_answer"]
 
@@ -52,8 +54,40 @@ def combine_scores(parts: list[Score], n_questions: int) -> Score:
     )
 
 
-def score_answer(submitted: Any, target: Target) -> Score:
-    """Score a submitted JSON value against a hidden target with the target's typed scorer."""
+def score_answer(submitted: Any, target: Target, *, writes: Sequence[Any] | None = None) -> Score:
+    """Score a submitted JSON value against a hidden target with the target's typed scorer.
+
+    A target with a ``state`` (a write task over a record store) is also graded from
+    ``writes``, the resources the episode created (None: none were): the score is 1 only when
+    the answer (if graded) and the writes are both right, and the explanation lists what was
+    missing or extra. Without a ``state``, ``writes`` is ignored.
+    """
+    if target.state is None:
+        return _score_value(submitted, target)
+    state = check_state(target.state, writes)
+    if not target.answer_graded:
+        return Score(
+            value=1.0 if state.correct else 0.0,
+            correct=state.correct,
+            answer_type=target.answer_type,
+            parsed=None,
+            explanation=f"answer not graded; writes: {state.explanation}; "
+            + ("correct" if state.correct else "wrong"),
+        )
+    answer = _score_value(submitted, target)
+    correct = answer.correct and state.correct
+    return Score(
+        value=1.0 if correct else 0.0,
+        correct=correct,
+        answer_type=target.answer_type,
+        parsed=answer.parsed,
+        explanation=f"answer: {answer.explanation}; writes: {state.explanation}; "
+        + ("correct" if correct else "wrong"),
+    )
+
+
+def _score_value(submitted: Any, target: Target) -> Score:
+    """The typed comparison of one submitted value (every target's answer part)."""
     answer_type = target.answer_type
     gold = parse_target(target)
     try:
