@@ -1,5 +1,5 @@
 """The paper's full-split instance counts: generated index by index, none repeated in a split,
-train and test disjoint (the default 1,000-patient world; ehr_seqsql's patient-keyed families need
+train and test disjoint (every dataset with a generator and a published full split) (the default 1,000-patient world; ehr_seqsql's patient-keyed families need
 a larger one, measured in docs/ehr_seqsql.md)."""
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ PAPER_FULL = {
     "eicu": {"train": 6_213, "test": 611},
     "treqs": {"train": 8_988, "test": 996},
     "medcalcbench": {"train": 10_053, "test": 1_047},
+    "npowerai": {"train": 960, "test": 240},
+    "medagentbench": {"train": 433, "test": 109},
 }
 
 
