@@ -1,6 +1,7 @@
 """The paper's full-split instance counts: generated index by index, none repeated in a split,
-train and test disjoint (every dataset with a generator and a published full split) (the default 1,000-patient world; ehr_seqsql's patient-keyed families need
-a larger one, measured in docs/ehr_seqsql.md)."""
+train and test disjoint, for every generated dataset with a published full split (the EHR ones
+on the default 1,000-patient world; ehr_seqsql's patient-keyed families need a larger one,
+measured in docs/ehr_seqsql.md)."""
 
 from __future__ import annotations
 
