@@ -198,8 +198,16 @@ THEMES: dict[str, tuple[str, ...]] = {
     "lipids": ("a cardiovascular risk assessment", "a routine fasting lipid panel"),
     "pneumonia": ("productive cough and fever", "shortness of breath and fever", "pleuritic chest pain and fever"),
     "oncology": ("planning of chemotherapy dosing", "a newly diagnosed lymphoma"),
+    # neutral about every scored item (no shock, hypoxia, melena or syncope in the complaint)
+    "icu": ("a severe pneumonia", "sepsis from a urinary source", "acute pancreatitis", "a perforated bowel", "a drug overdose"),
+    "gi_bleed": ("vomiting blood", "coffee-ground emesis", "hematemesis after a bout of retching", "a suspected upper gastrointestinal bleed"),
 }
 SETTINGS = ("the emergency department", "our outpatient clinic", "the medical ward", "the urgent care center")
+# Where a theme's patients are seen, when not anywhere (intensive care scores are not clinic visits).
+THEME_SETTINGS: dict[str, tuple[str, ...]] = {
+    "icu": ("the emergency department", "the intensive care unit", "the resuscitation bay"),
+    "gi_bleed": ("the emergency department", "the medical ward", "the urgent care center"),
+}
 DISTRACTOR_EXAM = (
     "The abdomen was soft and non-tender.",
     "The skin was warm and dry.",
@@ -288,12 +296,13 @@ def _render_once(spec: CalculatorSpec, draw: Draw, rng: random.Random) -> str:
     else:
         race = ""
     complaint = rng.choice(THEMES.get(spec.theme, THEMES["general"]))
+    settings = THEME_SETTINGS.get(spec.theme, SETTINGS)
     who = f"{age}-year-old {race}{noun}"
     opening = rng.choice(
         [
-            f"{_article(age)} {who} presented to {rng.choice(SETTINGS)} with {complaint}.",
+            f"{_article(age)} {who} presented to {rng.choice(settings)} with {complaint}.",
             f"{_article(age)} {who} was admitted because of {complaint}.",
-            f"We saw {_article(age).lower()} {who} in {rng.choice(SETTINGS)} for {complaint}.",
+            f"We saw {_article(age).lower()} {who} in {rng.choice(settings)} for {complaint}.",
             f"Patient is {_article(age).lower()} {who} evaluated for {complaint}.",
         ]
     )
