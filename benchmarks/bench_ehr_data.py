@@ -21,7 +21,6 @@ import resource
 import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 VIEWS = ("mimic_iii", "eicu", "treqs")
