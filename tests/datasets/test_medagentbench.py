@@ -106,7 +106,9 @@ def test_targets_follow_the_branches(mab) -> None:
                                                                                          "ServiceRequest"]
                 if category.name == "hba1c_check":
                     assert len(creates) == (0 if branch == "recent" else 1)
-                    assert (target.value == -1) == (branch == "none")
+                    assert (target.value == [-1]) == (branch == "none")
+                    if branch != "none":  # [value, recorded]
+                        assert isinstance(target.value[0], float) and "T" in target.value[1]
                 if category.name in ("record_bp", "ortho_referral"):
                     assert target.value is None and len(creates) == 1
                 if branch == "not_found":

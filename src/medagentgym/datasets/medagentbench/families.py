@@ -94,7 +94,7 @@ FAMILIES: dict[str, Family] = {
         Family("latest_glucose", AnswerType.NUMBER, False),
         Family("ortho_referral", AnswerType.STRING, True),
         Family("potassium_replacement", AnswerType.NUMBER, True),
-        Family("hba1c_check", AnswerType.NUMBER, True),
+        Family("hba1c_check", AnswerType.ORDERED_LIST, True),
     )
 }
 
@@ -177,9 +177,10 @@ def prompt(instance: Instance, now: str) -> str:
             )
         case "hba1c_check":
             return (
-                f"What is the latest hemoglobin A1c (HbA1c) value in the chart of patient {mrn}? If the latest "
-                "result is more than one year old, or there is none, also order a new HbA1c test. Submit the "
-                "value in %, or -1 if none is on record.\n\n"
+                f"What is the latest hemoglobin A1c (HbA1c) value in the chart of patient {mrn}, and when was it "
+                "recorded? If the latest result is more than one year old, or there is none, also order a new "
+                "HbA1c test. Submit [value, recorded], the value in % and the time it was recorded exactly as "
+                "the record's effectiveDateTime gives it, or [-1] if none is on record.\n\n"
                 f'{clock} The lab code for HbA1c is "A1C". The test order is a ServiceRequest for LOINC '
                 f'{v.HBA1C_LAB_LOINC} (status "active", intent "order", priority "stat", authoredOn now).'
             )
@@ -483,8 +484,8 @@ def solve(instance: Instance, fetch: Fetch, now: str) -> Solved:
             return solved
         case "hba1c_check":
             latest = _latest(fetch, mrn, "A1C", None, gets)
-            value = _value(latest) if latest is not None else -1
-            solved = Solved(value, family.answer_type, gets)
+            answer = [_value(latest), latest["effectiveDateTime"]] if latest is not None else [-1]
+            solved = Solved(answer, family.answer_type, gets)
             stale = latest is None or datetime.fromisoformat(latest["effectiveDateTime"]) < _year_before(moment)
             if stale:
                 solved.posts.append(("ServiceRequest", _service_request(
