@@ -43,9 +43,9 @@ def patient(ident: str, given: str, family: str, born: str, gender: str = "femal
 
 
 RESOURCES: list[dict[str, Any]] = [
-    patient("S0000001", "Peter", "Stafford", "1932-12-29", "male"),
+    patient("S0000001", "Peter", "Whitcombe", "1931-06-14", "male"),
     patient("S0000002", "José", "Núñez", "1970-05-01", "male"),
-    patient("S0000003", "Petra", "Stafford", "1980-02-10"),
+    patient("S0000003", "Petra", "Whitcombe", "1980-02-10"),
     observation("mg-1", "S0000001", "MG", "2023-11-13T10:15:00+00:00", 1.8, loinc="19123-9"),
     observation("mg-2", "S0000001", "MG", "2023-11-12T10:15:00+00:00", 2.1, loinc="19123-9"),
     observation("mg-3", "S0000001", "MG", "2023-11-01T08:00:00+00:00", 1.2, loinc="19123-9"),

@@ -25,11 +25,11 @@ def test_requests_are_re_encoded_and_confined_to_the_base() -> None:
         return httpx.Response(200, json={"resourceType": "Bundle", "type": "searchset", "total": 0})
 
     remote = endpoint(handler)
-    assert remote.get("Patient?name=Peter Stafford").status == 200
+    assert remote.get("Patient?name=Peter Whitcombe").status == 200
     assert remote.get("http://evil.example/fhir/Patient").status == 400
     assert remote.get("../admin").status == 404
     assert remote.post("Observation/1", {"resourceType": "Observation"}).status == 405
-    assert seen == [BASE + "Patient?name=Peter+Stafford"]
+    assert seen == [BASE + "Patient?name=Peter+Whitcombe"]
 
 
 def test_bad_replies_become_operation_outcomes() -> None:
