@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from medagentgym.catalog.sample import AnswerType, Target
+from medagentgym.catalog.sample import VALUE_ANSWER_TYPES, AnswerType, Target
 from medagentgym.scoring import (
     COMPARATORS,
     PARSERS,
@@ -266,13 +266,13 @@ def test_score_table(target: Target, submitted: Any, expected: float, fragment: 
 
 
 def test_every_answer_type_has_a_parser_and_a_comparator() -> None:
-    assert set(PARSERS) == set(AnswerType)
-    assert set(COMPARATORS) == set(AnswerType)
+    assert set(PARSERS) == set(VALUE_ANSWER_TYPES)
+    assert set(COMPARATORS) == set(VALUE_ANSWER_TYPES)
     covered = {t.answer_type for _, t, _, _, _ in CASES}
-    assert covered == set(AnswerType)
+    assert covered == set(VALUE_ANSWER_TYPES)
 
 
-@pytest.mark.parametrize("answer_type", list(AnswerType))
+@pytest.mark.parametrize("answer_type", list(VALUE_ANSWER_TYPES))
 def test_every_type_rejects_empty_and_gaming(answer_type: AnswerType) -> None:
     """Empty and common multi-candidate submissions never parse as a correct single answer."""
     for empty in (None, "", "   ", []):
@@ -285,7 +285,7 @@ def test_every_type_rejects_empty_and_gaming(answer_type: AnswerType) -> None:
 
 def test_parse_failures_never_raise_out_of_score_answer() -> None:
     weird: list[Any] = [object(), {"a": 1}, b"bytes", {1, 2}, 1j, [object()], "[" * 5000]
-    for answer_type in AnswerType:
+    for answer_type in VALUE_ANSWER_TYPES:
         target = ROUND_TRIP_EXAMPLES[answer_type]
         for submitted in weird:
             score = score_answer(submitted, target)

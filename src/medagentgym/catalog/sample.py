@@ -8,7 +8,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Split = Literal["train", "test"]
 SPLITS: tuple[Split, ...] = ("train", "test")
@@ -25,6 +25,7 @@ class AnswerType(StrEnum):
     DATE = "date"  # calendar date (ISO 8601 after parsing), optionally a datetime
     BOOLEAN = "boolean"  # true / false
     WEEKS_DAYS = "weeks_days"  # a duration as whole weeks plus 0-6 days (gestational age)
+    CODE_TESTS = "code_tests"  # code checked by hidden tests after submission (Target.tests)
 
 
 class FieldCheck(BaseModel):
@@ -79,6 +80,66 @@ class StateTarget(BaseModel):
     forbid_other_writes: bool = True
 
 
+#: Answer types graded by parsing and comparing a submitted value: all but hidden tests, whose
+#: grading runs code (``scoring/code_tests.py``) instead of a parser and a comparator.
+VALUE_ANSWER_TYPES: tuple[AnswerType, ...] = tuple(t for t in AnswerType if t is not AnswerType.CODE_TESTS)
+
+#: The line of a ``CodeTests.context`` where the submitted source is spliced in (indented like it).
+PLACEHOLDER = "<<insert solution here>>"
+
+
+class TestCase(BaseModel):
+    """One hidden test: code run in the sandbox, and what it must produce (judged on the host).
+
+    The sandbox runs ``setup`` (statements) and then evaluates ``expr``; the value is encoded to
+    plain JSON there (``medagentgym.codetests.probe.encode``) and compared with ``expected`` here,
+    in the harness process, with ``rel_tol``/``abs_tol`` for numbers. With ``expr`` empty the
+    test observes what ``setup`` printed: ``expected`` is then that stdout text (compared with
+    trailing spaces and blank lines at the end ignored). ``expected`` never enters any sandbox.
+
+    ``setup`` and ``expr`` may use the name ``workdir``: a directory for input files, the
+    session's working directory in the sandbox (a temporary directory when a generator computes
+    ``expected`` in its own process).
+    """
+
+    model_config = ConfigDict(frozen=True)
+    __test__ = False  # not a pytest class
+
+    name: str  # what explanations call it, e.g. "reverse_complement('ACGTN')"
+    setup: str = ""
+    expr: str = ""
+    expected: Any = None
+    rel_tol: float = Field(default=1e-6, ge=0)
+    abs_tol: float = Field(default=1e-9, ge=0)
+
+
+class CodeTests(BaseModel):
+    """Hidden tests of a code answer (``AnswerType.CODE_TESTS``).
+
+    - ``mode="function"``: the submission is the source of ``entry`` (a function, or a method
+      when the placeholder of ``context`` sits inside a class). The grader splices it into
+      ``context`` at the ``PLACEHOLDER`` line, indented like that line (no context: the source
+      alone), loads the module in a **fresh** session with the sample's resources, runs
+      ``prelude`` and then every case.
+    - ``mode="namespace"``: the submission only ends the episode; the cases are evaluated in the
+      episode's **own** session after its last step, over the ``variables`` the task asked to
+      leave there.
+
+    Score = passed cases / cases; correct only when all pass. Each case runs as its own step
+    with ``timeout_s``.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    mode: Literal["function", "namespace"]
+    entry: str = ""
+    context: str = ""
+    prelude: str = ""
+    variables: tuple[str, ...] = ()
+    cases: tuple[TestCase, ...] = Field(min_length=1)
+    timeout_s: float = Field(default=10.0, gt=0)
+
+
 class Target(BaseModel):
     """The hidden ground truth of a sample and how to compare against it.
 
@@ -89,6 +150,9 @@ class Target(BaseModel):
     ``state`` (samples with a record store) adds expectations on what the episode created; a
     target with a ``state`` may leave ``value`` None when only the writes are graded (the
     submission then just ends the episode).
+
+    ``tests`` (answer type ``code_tests``) holds the hidden tests that grade a code answer;
+    ``value`` is then None.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -100,6 +164,13 @@ class Target(BaseModel):
     rel_tol: float | None = None
     abs_tol: float | None = None
     state: StateTarget | None = None
+    tests: CodeTests | None = None
+
+    @model_validator(mode="after")
+    def _tests_match_type(self) -> Target:
+        if (self.answer_type is AnswerType.CODE_TESTS) != (self.tests is not None):
+            raise ValueError("a code_tests target needs tests, and only a code_tests target has them")
+        return self
 
     @property
     def answer_graded(self) -> bool:

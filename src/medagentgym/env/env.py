@@ -30,7 +30,8 @@ import gymnasium as gym
 from gymnasium import spaces
 from pydantic import BaseModel, Field
 
-from medagentgym.catalog.sample import Resource, Sample
+from medagentgym.catalog.sample import Resource, Sample, Target
+from medagentgym.codetests import run_function_tests, run_namespace_tests
 from medagentgym.env.actions import (
     Action,
     ActionParseError,
@@ -56,7 +57,8 @@ from medagentgym.fhir.service import reason
 from medagentgym.runs.schema import EpisodeStatus, StepRecord
 from medagentgym.sandbox import SandboxServer, Session
 from medagentgym.sandbox.results import ExecResult
-from medagentgym.scoring import Score, combine_scores, score_answer
+from medagentgym.scoring import AnswerParseError, Score, combine_scores, score_answer
+from medagentgym.scoring.code_tests import CaseResult, splice_submission
 from medagentgym.untrusted import clean_text
 
 MAX_TEXT = 200_000
@@ -447,7 +449,16 @@ class MedAgentEnv(gym.Env[str, Any]):
         questions = self.sample.questions
         current = questions[self.question]
         writes = self._episode_writes() if self._fhir is not None else None
-        score = score_answer(action.answer, current.target, writes=writes)
+        observations = None
+        if current.target.tests is not None:
+            try:
+                observations = self._run_code_tests(current.target, action.answer)
+            except Exception as exc:  # the sandbox failed, not the agent: not a wrong answer
+                self.status = "infra_error"
+                self.submitted = True
+                self.submitted_answer = action.answer
+                return f"The hidden tests could not be run ({type(exc).__name__}: {exc}).", 0.0, True
+        score = score_answer(action.answer, current.target, writes=writes, observations=observations)
         verdict = ""
         if self.config.reveal_verdict:
             verdict = f": {'correct' if score.correct else 'incorrect'}. {score.explanation}"
@@ -468,6 +479,24 @@ class MedAgentEnv(gym.Env[str, Any]):
         if self.config.reveal_verdict:
             head += f" Episode: {self.score.explanation}"
         return head, self.score.value, True
+
+    def _run_code_tests(self, target: Target, answer: Any) -> list[CaseResult] | None:
+        """Run a code answer's hidden tests in the sandbox (None when the submission is not code
+        the tests could load: the scorer says why).
+
+        Function mode: a fresh session with the sample's resources loads the spliced submission;
+        the episode's session is left alone. Namespace mode: the episode's own session, after its
+        last step. Either way the expected values stay in this process.
+        """
+        assert self.sample is not None and target.tests is not None
+        tests = target.tests
+        if tests.mode == "function":
+            try:
+                module = splice_submission(answer, tests)
+            except AnswerParseError:
+                return None
+            return run_function_tests(self.sandbox, agent_resources(self.sample), tests, module)
+        return run_namespace_tests(self._session, tests)
 
     def _list_tables(self, action: ListTables) -> tuple[str, None]:
         return self._inspector.database(action.database).list_tables(), None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from medagentgym.catalog.sample import AnswerType, Sample
+from medagentgym.catalog.sample import PLACEHOLDER, AnswerType, Sample, Target
 
 ANSWER_FORMATS: dict[AnswerType, str] = {
     AnswerType.NUMBER: "a single number (e.g. 42.7), without units",
@@ -52,6 +52,31 @@ is a real record: post only what the task calls for, and only once) and execute_
 (GET replies are saved as fhir_get_<n>.json in its working directory). Call `submit` to end the
 episode: only the submitted answer and the records you created are graded."""
 
+def answer_format(target: Target) -> str:
+    """How the answer to a question with ``target`` must be given (the prompt's last line)."""
+    tests = target.tests
+    if tests is not None and tests.mode == "function":
+        where = "method" if tests.context and _placeholder_indented(tests.context) else "function"
+        return (
+            f"the complete Python source of the {where} `{tests.entry}` as one JSON string (with the "
+            "imports and helpers it needs); after you submit, it is loaded in a fresh session and run "
+            "against hidden tests, so it must not rely on your session's variables"
+        )
+    if tests is not None:
+        names = ", ".join(f"`{v}`" for v in tests.variables) or "the asked variables"
+        return (
+            f'anything (e.g. "done"): after you submit, hidden tests check {names} as left in your '
+            "Python session, so compute them with execute_python first"
+        )
+    if not target.answer_graded:
+        return UNGRADED_ANSWER_FORMAT
+    return ANSWER_FORMATS[target.answer_type]
+
+
+def _placeholder_indented(context: str) -> bool:
+    return any(line.strip() == PLACEHOLDER and line[:1] in (" ", "\t") for line in context.splitlines())
+
+
 UNGRADED_ANSWER_FORMAT = (
     'anything (e.g. "done"): only the records you create are graded; submit when they are filed'
 )
@@ -78,8 +103,7 @@ def render_task(
     if sample.resources:
         lines = [f"- {r.name} ({r.kind}){': ' + r.description if r.description else ''}" for r in sample.resources]
         parts.append("Resources:\n" + "\n".join(lines))
-    answer_format = ANSWER_FORMATS[sample.answer_type] if sample.target.answer_graded else UNGRADED_ANSWER_FORMAT
-    parts.append(f"Answer format: {answer_format}.")
+    parts.append(f"Answer format: {answer_format(sample.target)}.")
     debug_line = '- {"action": "debug_hint"} explains the last error.\n' if debug_hint else ""
     if fhir_base_url is not None:
         from medagentgym.fhir.api import render_api
@@ -99,7 +123,7 @@ def render_followup(sample: Sample, index: int) -> str:
     n = len(sample.questions)
     return (
         f"Question {index + 1} of {n}: {question.prompt.strip()}\n\n"
-        f"Answer format: {ANSWER_FORMATS[question.target.answer_type]}."
+        f"Answer format: {answer_format(question.target)}."
     )
 
 
@@ -128,6 +152,17 @@ SYSTEM_PROMPTS: dict[str, str] = {
         "FHIR R4 API. Search for the patient and the resources the task needs, read the returned "
         "Bundles carefully (dates, codes, units), create resources only when the task calls for them, "
         "with every required field, then submit the answer in the requested format."
+    ),
+    "bioinformatics_code": (
+        "You are a bioinformatics software engineer. Write the requested Python function exactly to "
+        "its specification (name, arguments, return type, edge cases), test it in the sandbox on "
+        "small inputs of your own, including the edge cases, then submit its complete source."
+    ),
+    "data_science": (
+        "You are a biomedical data scientist analysing a cancer genomics study (clinical, mutation, "
+        "copy-number and survival files). Load the files you need, compute exactly what is asked "
+        "with pandas, scipy, statsmodels or lifelines, store each result in the variable named in "
+        "the task with the stated type, check it, then submit."
     ),
     "general": (
         "You are a careful biomedical data scientist. Solve the task by inspecting the data and "

@@ -20,7 +20,7 @@ import json
 import uuid
 from typing import Any
 
-from medagentgym.catalog.sample import AnswerType, Sample
+from medagentgym.catalog.sample import PLACEHOLDER, AnswerType, Sample
 from medagentgym.policies.base import Policy, PolicyReply
 from medagentgym.runs.schema import PolicyInfo
 from medagentgym.scoring import parse_answer
@@ -65,6 +65,14 @@ class OraclePolicy:
     def transform_answer(self, answer: Any, sample: Sample, answer_type: AnswerType) -> Any:
         return answer
 
+    def transform_source(self, source: Any, sample: Sample, question: int) -> Any:
+        """The code answer to submit for a function-mode question (as it is, for the oracle)."""
+        return source
+
+    def transform_code(self, code: str, sample: Sample, question: int) -> str:
+        """The reference code to run for question ``question`` (as it is, for the oracle)."""
+        return code
+
     def transform_actions(self, actions: list[dict[str, Any]], sample: Sample) -> list[dict[str, Any]]:
         """The actions of an ``actions`` solution to replay (all of them, for the oracle)."""
         return actions
@@ -93,9 +101,14 @@ class OraclePolicy:
         question, phase = divmod(turn - 1, 2)
         question = min(question, len(questions) - 1)
         if phase == 0:
-            return {"action": "execute_python", "code": _answer_probe(questions[question].solution.code)}
+            code = self.transform_code(questions[question].solution.code, sample, question)
+            return {"action": "execute_python", "code": _answer_probe(code)}
         answer = _answer_from_observation(last_observation)
-        answer = self.transform_answer(answer, sample, questions[question].target.answer_type)
+        target = questions[question].target
+        if target.tests is not None and target.tests.mode == "function":
+            answer = self.transform_source(answer, sample, question)
+        else:
+            answer = self.transform_answer(answer, sample, target.answer_type)
         return {"action": "submit", "answer": answer}
 
     async def aact(
@@ -143,13 +156,63 @@ def wrong_answer(answer: Any, answer_type: AnswerType) -> Any:
             return f"{answer} (not)"
 
 
+# Appended to a code answer or to a session: every value a test could read comes out altered.
+_PERTURB = """
+def _medagentgym_wrong(value):
+    import numpy as _np
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, (int, float)):
+        return value * 1.5 + 7
+    if isinstance(value, str):
+        return value + " (not)"
+    if isinstance(value, (list, tuple)):
+        return [*value, "zz-not-an-answer"]
+    if isinstance(value, _np.ndarray) and value.dtype.kind in "iuf":
+        return value * 1.5 + 7
+    if hasattr(value, "select_dtypes") or (hasattr(value, "dtype") and hasattr(value, "index")):
+        return None
+    return "zz-not-an-answer"
+"""
+
+
+def wrong_source(source: Any, entry: str, method: bool) -> Any:
+    """A code answer that loads and defines ``entry`` but returns altered values (a method, or
+    anything that is not a string, becomes code that does not parse)."""
+    if not isinstance(source, str) or method or not entry:
+        return f"{source} (not"
+    return (
+        f"{source.rstrip()}\n{_PERTURB}\n_medagentgym_right = {entry}\n\n"
+        f"def {entry}(*args, **kwargs):\n    return _medagentgym_wrong(_medagentgym_right(*args, **kwargs))\n"
+    )
+
+
 class WrongAnswerPolicy(OraclePolicy):
     """Does the oracle's work, then submits a wrong answer: the graders must give 0.
 
     On an ``actions`` solution it also leaves out every ``fhir_post``: a write task then misses
-    its orders (the answer of a write-only task is not graded, so the writes must be wrong)."""
+    its orders (the answer of a write-only task is not graded, so the writes must be wrong).
+    A code answer is submitted wrapped so that the function returns altered values; a task
+    graded from the session's variables gets each asked variable altered before submitting."""
 
     name = "wrong-answer"
+
+    def transform_source(self, source: Any, sample: Sample, question: int) -> Any:
+        tests = sample.questions[question].target.tests
+        assert tests is not None
+        method = any(
+            line.strip() == PLACEHOLDER and line[:1] in (" ", "\t") for line in tests.context.splitlines()
+        )
+        return wrong_source(source, tests.entry, method)
+
+    def transform_code(self, code: str, sample: Sample, question: int) -> str:
+        tests = sample.questions[question].target.tests
+        if tests is None or tests.mode != "namespace":
+            return code
+        lines = [code.rstrip(), _PERTURB]
+        for name in tests.variables:
+            lines.append(f"if {name!r} in globals():\n    {name} = _medagentgym_wrong({name})")
+        return "\n".join(lines) + "\n"
 
     def transform_answer(self, answer: Any, sample: Sample, answer_type: AnswerType) -> Any:
         return wrong_answer(answer, answer_type)

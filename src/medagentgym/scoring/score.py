@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from medagentgym.catalog.sample import AnswerType, Target
+from medagentgym.scoring.code_tests import CaseResult, judge, splice_submission
 from medagentgym.scoring.comparators import COMPARATORS, parse_target
 from medagentgym.scoring.parsing import AnswerParseError, check_answer_bounds, parse_answer
 from medagentgym.scoring.state import check_state
@@ -54,14 +55,28 @@ def combine_scores(parts: list[Score], n_questions: int) -> Score:
     )
 
 
-def score_answer(submitted: Any, target: Target, *, writes: Sequence[Any] | None = None) -> Score:
+def score_answer(
+    submitted: Any,
+    target: Target,
+    *,
+    writes: Sequence[Any] | None = None,
+    observations: Sequence[CaseResult] | None = None,
+) -> Score:
     """Score a submitted JSON value against a hidden target with the target's typed scorer.
+
+    A ``code_tests`` target is graded from ``observations``, what its hidden tests observed in
+    the sandbox (None: they were not run, which scores 0): the score is the fraction of tests
+    passed, correct only when all passed, and the explanation names the failed tests (never
+    their expected values). A function-mode submission that is not code defining the asked
+    function scores 0 with the reason, whatever the observations.
 
     A target with a ``state`` (a write task over a record store) is also graded from
     ``writes``, the resources the episode created (None: none were): the score is 1 only when
     the answer (if graded) and the writes are both right, and the explanation lists what was
     missing or extra. Without a ``state``, ``writes`` is ignored.
     """
+    if target.tests is not None:
+        return _score_code(submitted, target, observations)
     if target.state is None:
         return _score_value(submitted, target)
     state = check_state(target.state, writes)
@@ -83,6 +98,33 @@ def score_answer(submitted: Any, target: Target, *, writes: Sequence[Any] | None
         parsed=answer.parsed,
         explanation=f"answer: {answer.explanation}; writes: {state.explanation}; "
         + ("correct" if correct else "wrong"),
+    )
+
+
+def _score_code(submitted: Any, target: Target, observations: Sequence[CaseResult] | None) -> Score:
+    """Hidden tests: the fraction passed (see ``scoring/code_tests.py``)."""
+    tests = target.tests
+    assert tests is not None
+    zero = Score(value=0.0, correct=False, answer_type=target.answer_type, parsed=None, explanation="")
+    if tests.mode == "function":
+        try:
+            splice_submission(submitted, tests)
+        except AnswerParseError as exc:
+            return zero.model_copy(update={"explanation": f"{exc}; scored 0"})
+    if observations is None:
+        return zero.model_copy(update={"explanation": "the hidden tests were not run; scored 0"})
+    verdict = judge(tests, observations)
+    explanation = f"{verdict.passed}/{verdict.total} hidden tests passed"
+    if verdict.failures:
+        shown = "; ".join(verdict.failures[:8])
+        more = len(verdict.failures) - 8
+        explanation += f"; failed: {shown}" + (f"; and {more} more" if more > 0 else "")
+    return Score(
+        value=verdict.passed / verdict.total,
+        correct=verdict.correct,
+        answer_type=target.answer_type,
+        parsed={"passed": verdict.passed, "total": verdict.total},
+        explanation=explanation + ("; correct" if verdict.correct else "; wrong"),
     )
 
 
