@@ -321,3 +321,13 @@ def test_namespace_cases_run_in_the_episode_session_only_after_submission(env, s
         results = run_namespace_tests(session, sample.target.tests)
     assert all(r.ok for r in results)
     assert run_namespace_tests(None, sample.target.tests)[0].error.startswith("the session holds no variables")
+
+
+def test_large_values_are_read_back_in_chunks(sandbox_server) -> None:
+    """A value far over one step's output cap (16 KiB) still arrives whole and is compared."""
+    reference = "import numpy as np\ndef grid(n):\n    return np.arange(n * n, dtype=float).reshape(n, n) / 7\n"
+    cases = compute_expected(reference, [TestCase(name="grid(120)", expr="grid(120)")])
+    tests = CodeTests(mode="function", entry="grid", cases=cases)
+    results = run_function_tests(sandbox_server, (), tests, splice_submission(reference, tests))
+    assert results[0].ok and results[0].value == cases[0].expected
+    assert len(json.dumps(cases[0].expected)) > 100_000

@@ -111,16 +111,23 @@ class _Driver:
         return CaseResult(name=case.name, ok=True, value=report.get("value"))
 
     def _read_report(self) -> dict | None:
+        """Read ``_OUT`` back: its length and first chunk in one step, the rest chunk by chunk."""
         chunk = max(256, self.session.limits.output_bytes // 2)
-        size = self.session.run_python(f"print(len({_OUT}) if isinstance({_OUT}, str) else -1)", timeout_s=10)
+        first = self.session.run_python(
+            f"print(str(len({_OUT})) + ':' + {_OUT}[:{chunk}] if isinstance({_OUT}, str) else '-1:', end='')",
+            timeout_s=10,
+        )
+        head, sep, text = first.stdout.partition(":") if first.status == "ok" and not first.truncated else ("", "", "")
         try:
-            total = int(size.stdout.strip()) if size.status == "ok" else -1
+            total = int(head) if sep else -1
         except ValueError:
             return None
-        if total < 0 or total > MAX_OBSERVATION_CHARS:
-            return None if total < 0 else {"ok": False, "error": "value too large to check"}
-        parts = []
-        for start in range(0, total, chunk):
+        if total < 0:
+            return None
+        if total > MAX_OBSERVATION_CHARS:
+            return {"ok": False, "error": "value too large to check"}
+        parts = [text]
+        for start in range(chunk, total, chunk):
             part = self.session.run_python(f"print({_OUT}[{start}:{start + chunk}], end='')", timeout_s=10)
             if part.status != "ok" or part.truncated:
                 return None

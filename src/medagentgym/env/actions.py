@@ -424,7 +424,7 @@ def tool_schemas(*, include_debug_hint: bool = False, include_fhir: bool = False
         required = [k for k in schema.get("required", []) if k != "action"]
         if name == "submit":
             properties["answer"] = {
-                "description": "The final answer: a number, a string, a list of strings or a boolean."
+                "description": "The final answer: a number, a string, a list of strings, a boolean, or the source code of the asked function."
             }
             required = ["answer"]
         if name == "fhir_post":

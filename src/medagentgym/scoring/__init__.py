@@ -43,6 +43,12 @@ Rules (a submission is one JSON value; the target value is read by the same pars
   target, writes=...)`` also grades the resources the episode created (``scoring/state.py``):
   every expected resource created once with the right subject, codes, values, units, doses and
   times, and nothing else when other writes are forbidden. Both parts must be right.
+- CODE_TESTS (code checked by hidden tests, ``scoring/code_tests.py``): the env runs the target's
+  cases in the sandbox after submission (a fresh session loading the submitted function, or the
+  episode's own session for the variables it left) and passes what they observed as
+  ``score_answer(submitted, target, observations=...)``. Each observation is judged here against
+  expected values that never enter a sandbox; the score is passed / total, correct only when all
+  pass; the explanation names the failed cases, never their expected values.
 """
 
 from medagentgym.scoring.comparators import (
