@@ -124,7 +124,14 @@ def import_cmd(
     db: Annotated[
         Optional[Path], typer.Option(help="Folder of the real database's CSV files (EHR datasets).")
     ] = None,
-    split: Annotated[str, typer.Option(help="Split the rows belong to.")] = "test",
+    split: Annotated[
+        Optional[str],
+        typer.Option(help="Split the rows belong to (default: test; biodsbench: the split its file name states, else test)."),
+    ] = None,
+    data: Annotated[
+        Optional[Path],
+        typer.Option(help="Folder of the study files, one subfolder per study id (biodsbench; not on any registry)."),
+    ] = None,
     query_timeout: Annotated[
         Optional[float], typer.Option(help="Seconds one gold query may run before its row is skipped (EHR datasets).")
     ] = None,
@@ -153,7 +160,11 @@ def import_cmd(
     except UnknownDatasetError as exc:
         raise _fail(str(exc)) from None
     target = output or cache_dir() / "imports" / dataset / f"{source.stem}.samples.jsonl"
-    options: dict[str, object] = {"split": split}
+    options: dict[str, object] = {}
+    if split is not None:
+        options["split"] = split
+    if data is not None:
+        options["data"] = data
     if db is not None:
         options["db"] = db
     if query_timeout is not None:

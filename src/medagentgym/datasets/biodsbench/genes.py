@@ -1,0 +1,219 @@
+"""The genes the synthetic studies draw from: symbol, Entrez id, approximate GRCh37 locus and
+protein length, plus the recurrent protein changes (hotspots) of the oncogenes.
+
+The loci only place synthetic mutations and breakpoints on the right chromosome in a plausible
+range; no question depends on them. Transcript and RefSeq identifiers in the written files are
+synthetic (derived from the symbol), never real accessions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from medagentgym.catalog.splits import stable_hash
+
+
+@dataclass(frozen=True)
+class Gene:
+    symbol: str
+    entrez: int
+    chromosome: str
+    start: int
+    end: int
+    strand: str
+    protein_length: int
+
+    @property
+    def transcript_id(self) -> str:
+        """A synthetic Ensembl-style transcript id, stable per symbol."""
+        return f"ENST{stable_hash('transcript', self.symbol) % 10**11:011d}"
+
+    @property
+    def refseq(self) -> str:
+        """A synthetic RefSeq-style id, stable per symbol."""
+        return f"NM_{stable_hash('refseq', self.symbol) % 10**6:06d}.1"
+
+
+# symbol, Entrez id, chromosome, start, end, strand, protein length (approximate GRCh37 loci)
+_TABLE = """
+TP53 7157 17 7571720 7590868 - 393
+KRAS 3845 12 25358180 25403854 - 189
+NRAS 4893 1 115247085 115259515 - 189
+EGFR 1956 7 55086725 55275031 + 1210
+BRAF 673 7 140433813 140624564 - 766
+PIK3CA 5290 3 178866311 178952497 + 1068
+PTEN 5728 10 89623195 89728532 + 403
+APC 324 5 112043195 112181936 + 2843
+SMAD4 4089 18 48556583 48611415 + 552
+CDKN2A 1029 9 21967751 21995300 - 156
+IDH1 3417 2 209100951 209130798 - 414
+ATRX 546 X 76760356 77041719 - 2492
+NF1 4763 17 29421945 29709134 + 2839
+STK11 6794 19 1205798 1228434 + 433
+KEAP1 9817 19 10596796 10614054 - 624
+ERBB2 2064 17 37844167 37886679 + 1255
+MYC 4609 8 128748315 128753680 + 439
+MYCN 4613 2 15940550 15947004 + 464
+CDH1 999 16 68771195 68869444 + 882
+GATA3 2625 10 8087344 8117164 + 443
+MAP3K1 4214 5 56110900 56191979 + 1512
+AKT1 207 14 105235686 105262088 - 480
+ESR1 2099 6 151977826 152450754 + 595
+KIT 3815 4 55524085 55606881 + 976
+ARID1A 8289 1 27022522 27108601 + 2285
+ARID2 196528 12 46123620 46301823 + 1835
+BAP1 8314 3 52435020 52444121 - 729
+PBRM1 55193 3 52579368 52719933 - 1582
+FGFR1 2260 8 38268656 38326352 - 822
+FGFR2 2263 10 123237844 123357972 - 821
+FGFR3 2261 4 1795039 1810599 + 806
+ALK 238 2 29415640 30144432 - 1620
+RET 5979 10 43572517 43625799 + 1114
+ROS1 6098 6 117609463 117747018 - 2347
+NTRK1 4914 1 156785432 156851642 + 796
+NTRK3 4916 15 88402982 88799962 - 839
+ERG 2078 21 39751949 40033704 - 479
+ETV1 2115 7 13930855 14031050 - 477
+ETV6 2120 12 11802788 12048325 + 452
+TMPRSS2 7113 21 42836478 42880085 - 492
+SLC45A3 85414 1 205626976 205649630 - 553
+NDRG1 10397 8 134249414 134314265 - 394
+SPOP 8405 17 47676246 47755596 - 374
+FOXA1 3169 14 38059189 38064325 - 472
+RB1 5925 13 48877883 49056026 + 928
+AR 367 X 66763874 66950461 + 920
+ATM 472 11 108093559 108239826 + 3056
+BRCA1 672 17 41196312 41277500 - 1863
+BRCA2 675 13 32889617 32973809 + 3418
+CDK12 51755 17 37617764 37721160 + 1490
+EML4 27436 2 42396490 42559688 + 981
+KIF5B 3799 10 32297938 32345371 - 963
+CD74 972 5 149781200 149792492 - 296
+CCDC6 8030 10 61548521 61666414 - 474
+EZR 7430 6 159186773 159240456 - 586
+SOX2 6657 3 181429712 181432224 + 317
+MET 4233 7 116312459 116438440 + 1390
+NKX2-1 7080 14 36985602 36989430 - 401
+MDM2 4193 12 69201956 69239214 + 497
+CDK4 1019 12 58141510 58146230 - 303
+PDGFRA 5156 4 55095264 55164414 + 1089
+CCND1 595 11 69455873 69469242 + 295
+CCNE1 898 19 30302805 30315215 + 410
+MITF 4286 3 69739435 69968337 + 526
+FBXW7 55294 4 153242410 153456185 - 707
+SOX9 6662 17 70117161 70122560 + 509
+TCF7L2 6934 10 114710009 114927437 + 619
+RNF43 54894 17 56431037 56494943 - 783
+CTNNB1 1499 3 41236328 41301587 + 781
+KMT2C 58508 7 151832010 152133090 - 4911
+KMT2D 8085 12 49412758 49449107 - 5537
+CIC 23152 19 42788817 42799948 + 1608
+FUBP1 8880 1 78413578 78444777 - 644
+TACC3 10460 4 1723217 1746905 + 838
+PPP6C 5537 9 127912085 127952209 - 305
+RAC1 5879 7 6414126 6443598 + 192
+MAP2K1 5604 15 66679155 66783882 + 393
+RHOA 387 3 49396578 49449526 - 193
+SMARCA4 6597 19 11071598 11172958 + 1647
+TPM3 7170 1 154127780 154167124 - 285
+LMNA 4000 1 156052369 156109880 + 664
+PTPRK 5796 6 128289876 128841870 - 1446
+RSPO3 84870 6 127439749 127518910 + 272
+CCDC170 80129 6 151815143 151942345 + 715
+BICC1 80114 10 60272900 60591195 + 974
+AGK 55750 7 141251077 141354209 + 422
+CLDN18 51208 3 137717658 137752494 + 261
+ARHGAP26 23092 5 142150292 142608572 + 814
+PTPRZ1 5803 7 121513143 121702090 + 2315
+CAPZA2 830 7 116502528 116559306 + 286
+TRIM24 8805 7 138145079 138274741 + 1050
+NOTCH1 4851 9 139388896 139440238 - 2555
+ERBB3 2065 12 56473641 56497289 + 1342
+TERT 7015 5 1253287 1295162 - 1132
+TTN 7273 2 179390716 179695529 - 34350
+MUC16 94025 19 8959520 9092018 - 14507
+CSMD3 114788 8 113235157 114449328 - 3707
+RYR2 6262 1 237205702 237997288 + 4967
+LRP1B 53353 2 140988996 142889270 - 4599
+FAT1 2195 4 187508937 187647876 - 4588
+FAT4 79633 4 126237567 126414087 + 4981
+ZFHX3 463 16 72816784 73092534 - 3703
+USH2A 7399 1 215796236 216596738 - 5202
+SYNE1 23345 6 152442819 152958936 - 8797
+OBSCN 84033 1 228395831 228566575 + 7968
+PCLO 27445 7 82383372 82792246 - 5142
+DNAH5 1767 5 13690440 13944652 - 4624
+"""
+
+
+@cache
+def gene_table() -> dict[str, Gene]:
+    genes = {}
+    for line in _TABLE.strip().splitlines():
+        symbol, entrez, chrom, start, end, strand, length = line.split()
+        genes[symbol] = Gene(symbol, int(entrez), chrom, int(start), int(end), strand, int(length))
+    return genes
+
+
+def gene(symbol: str) -> Gene:
+    try:
+        return gene_table()[symbol]
+    except KeyError:
+        raise KeyError(f"gene {symbol!r} is not in the biodsbench gene table") from None
+
+
+#: Recurrent protein changes of oncogenes (short HGVSp without "p.") and their relative weights.
+#: In-frame deletions are written with "del" and drawn as In_Frame_Del.
+HOTSPOTS: dict[str, tuple[tuple[str, float], ...]] = {
+    "KRAS": (("G12D", 0.3), ("G12V", 0.22), ("G12C", 0.18), ("G13D", 0.12), ("Q61H", 0.08), ("G12A", 0.1)),
+    "NRAS": (("Q61R", 0.4), ("Q61K", 0.35), ("G12D", 0.15), ("Q61L", 0.1)),
+    "BRAF": (("V600E", 0.85), ("V600K", 0.08), ("G469A", 0.04), ("K601E", 0.03)),
+    "PIK3CA": (("H1047R", 0.35), ("E545K", 0.3), ("E542K", 0.18), ("N345K", 0.09), ("H1047L", 0.08)),
+    "EGFR": (("L858R", 0.45), ("E746_A750del", 0.4), ("G719S", 0.08), ("T790M", 0.07)),
+    "IDH1": (("R132H", 0.85), ("R132C", 0.15)),
+    "AKT1": (("E17K", 1.0),),
+    "ERBB2": (("S310F", 0.5), ("V777L", 0.3), ("L755S", 0.2)),
+    "SPOP": (("F133V", 0.4), ("W131G", 0.35), ("F102C", 0.25)),
+    "ESR1": (("D538G", 0.55), ("Y537S", 0.45)),
+    "KIT": (("L576P", 0.45), ("K642E", 0.35), ("W557_K558del", 0.2)),
+    "RHOA": (("Y42C", 0.6), ("R5Q", 0.4)),
+    "RAC1": (("P29S", 1.0),),
+    "MAP2K1": (("K57N", 0.5), ("Q56P", 0.5)),
+    "CTNNB1": (("S45F", 0.4), ("T41A", 0.35), ("S33C", 0.25)),
+    "FGFR2": (("S252W", 0.6), ("N549K", 0.4)),
+    "FGFR3": (("S249C", 0.7), ("Y373C", 0.3)),
+    "PDGFRA": (("D842V", 1.0),),
+    "MET": (("Y1003C", 1.0),),
+    "FOXA1": (("H247Y", 0.4), ("R219S", 0.3), ("F266L", 0.3)),
+    "PPP6C": (("R301C", 1.0),),
+    "TP53": (("R175H", 0.22), ("R248Q", 0.2), ("R273H", 0.2), ("R248W", 0.14), ("R273C", 0.12), ("Y220C", 0.12)),
+}
+
+#: Genes whose driver mutations are mostly hotspot missense changes (the rest are truncating-prone).
+ONCOGENES = frozenset(set(HOTSPOTS) - {"TP53"})
+
+AMINO_ACIDS = "ACDEFGHIKLMNPQRSTVWY"
+THREE_LETTER = {
+    "A": "Ala",
+    "R": "Arg",
+    "N": "Asn",
+    "D": "Asp",
+    "C": "Cys",
+    "Q": "Gln",
+    "E": "Glu",
+    "G": "Gly",
+    "H": "His",
+    "I": "Ile",
+    "L": "Leu",
+    "K": "Lys",
+    "M": "Met",
+    "F": "Phe",
+    "P": "Pro",
+    "S": "Ser",
+    "T": "Thr",
+    "W": "Trp",
+    "Y": "Tyr",
+    "V": "Val",
+    "*": "Ter",
+}
