@@ -15,8 +15,10 @@ with what the agent's code returns in the sandbox.
 
 from __future__ import annotations
 
+import inspect
 import random
-from collections.abc import Callable, Mapping
+import textwrap
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,3 +60,69 @@ class FunctionTemplate:
     split: Split
     draw: Callable[[random.Random], Variant]
     title: str = ""  # a few words, for docs and `tasks list`
+
+
+# -- helpers for writing families: cases written as calls, references bound from general helpers --
+
+#: Longest case name shown in explanations; longer argument lists are cut with an ellipsis.
+MAX_CASE_NAME = 90
+
+
+def _case_name(text: str) -> str:
+    return text if len(text) <= MAX_CASE_NAME else text[: MAX_CASE_NAME - 3] + "..."
+
+
+def call_case(entry: str, *args: Any, rel_tol: float = 1e-6, abs_tol: float = 1e-9) -> TestCase:
+    """A case whose value is ``entry(*args)``, the arguments written as Python literals (``repr``
+    of str, int, float, bool, None, and lists, tuples and dicts of them)."""
+    call = f"{entry}({', '.join(repr(a) for a in args)})"
+    return TestCase(name=_case_name(call), expr=call, rel_tol=rel_tol, abs_tol=abs_tol)
+
+
+def raises_case(entry: str, *args: Any, exception: str = "ValueError") -> TestCase:
+    """A case that passes only when ``entry(*args)`` raises ``exception`` (or a subclass of it).
+
+    Its value is the exception's class name, or ``"returned <value>"`` when the call returned:
+    either way a string, which the expected name matches only when the function raised.
+    """
+    call = f"{entry}({', '.join(repr(a) for a in args)})"
+    setup = (
+        f"try:\n    _biocoder_outcome = 'returned ' + repr({call})\n"
+        f"except {exception}:\n    _biocoder_outcome = {exception!r}\n"
+    )
+    return TestCase(name=_case_name(f"{call} raises {exception}"), setup=setup, expr="_biocoder_outcome")
+
+
+def reference_source(signature: str, call: str, *helpers: Callable[..., Any]) -> str:
+    """The source of a variant's reference implementation: the helpers' own source (each one
+    self-contained: it imports what it needs in its body), then the asked function, whose body
+    is ``return <call>`` binding the variant's constants.
+
+    Writing the general algorithm once as real, tested Python and specialising it by a one-line
+    wrapper keeps the reference readable and the same code the family's own tests exercise.
+    """
+    parts = [textwrap.dedent(inspect.getsource(helper)).rstrip() for helper in helpers]
+    parts.append(f"{signature}:\n    return {call}")
+    return "\n\n\n".join(parts) + "\n"
+
+
+def bind_variant(
+    name: str,
+    parameters: str,
+    returns: str,
+    arguments: str,
+    helper: Callable[..., Any],
+    constants: Mapping[str, Any],
+    spec: str,
+    cases: Sequence[TestCase],
+    params: Mapping[str, Any],
+    extra_helpers: Sequence[Callable[..., Any]] = (),
+) -> Variant:
+    """A variant whose reference is ``def name(parameters) -> returns: return helper(arguments,
+    **constants)`` after the helpers' source (``reference_source``): the general algorithm with
+    the variant's conventions bound as keyword constants (written with ``repr``)."""
+    signature = f"def {name}({parameters}) -> {returns}"
+    bound = ", ".join([arguments, *(f"{key}={value!r}" for key, value in constants.items())])
+    reference = reference_source(signature, f"{helper.__name__}({bound})", *extra_helpers, helper)
+    return Variant(name=name, signature=signature, spec=spec, reference=reference, cases=tuple(cases),
+                   params=dict(params))
