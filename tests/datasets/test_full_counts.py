@@ -18,6 +18,8 @@ PAPER_FULL = {
     "medcalcbench": {"train": 10_053, "test": 1_047},
     "npowerai": {"train": 960, "test": 240},
     "medagentbench": {"train": 433, "test": 109},
+    "biocoder": {"train": 981, "test": 157},
+    "biodsbench": {"train": 50, "test": 49},
 }
 
 

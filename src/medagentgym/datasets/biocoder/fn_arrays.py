@@ -21,24 +21,10 @@ import random
 import textwrap
 from collections.abc import Sequence
 
-from medagentgym.catalog.sample import TestCase
 from medagentgym.datasets.biocoder.spec import FunctionTemplate, Variant
+from medagentgym.datasets.biocoder.spec import floats_literal as _floats, case as _case, tidy_spec as _tidy
 
 # -- small builders shared by the templates below ------------------------------------------------
-
-
-def _lit(value: float) -> str:
-    """A float as Python source (NaN and infinities as ``float(...)`` calls)."""
-    value = float(value)
-    if math.isnan(value):
-        return "float('nan')"
-    if math.isinf(value):
-        return "float('inf')" if value > 0 else "float('-inf')"
-    return repr(value)
-
-
-def _floats(values: Sequence[float]) -> str:
-    return "[" + ", ".join(_lit(v) for v in values) + "]"
 
 
 def _matrix(rows: Sequence[Sequence[float]]) -> str:
@@ -56,15 +42,6 @@ def _signal(rng: random.Random, n: int, scale: float = 3.0, digits: int = 2) -> 
 
 def _source(text: str) -> str:
     return textwrap.dedent(text).strip("\n") + "\n"
-
-
-def _case(name: str, setup: str, expr: str) -> TestCase:
-    return TestCase(name=name, setup=setup, expr=expr)
-
-
-def _tidy(spec: str) -> str:
-    """The specification without trailing spaces on its lines (they come from optional sentences)."""
-    return "\n".join(line.rstrip() for line in spec.strip().splitlines())
 
 
 # -- moving average --------------------------------------------------------------------------------

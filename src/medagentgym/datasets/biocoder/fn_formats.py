@@ -16,12 +16,11 @@ in the sandbox exactly as an agent's submission is run.
 from __future__ import annotations
 
 import random
-import textwrap
 from collections.abc import Sequence
-from typing import Any
 
 from medagentgym.catalog.sample import TestCase
 from medagentgym.datasets.biocoder.spec import FunctionTemplate, Variant
+from medagentgym.datasets.biocoder.spec import constants_source as _source
 
 BASES = "ACGT"
 #: Tolerances of float-valued cases: equal up to summation order.
@@ -29,12 +28,6 @@ FLOAT_TOL = {"rel_tol": 1e-9, "abs_tol": 1e-9}
 
 
 # -- shared helpers --------------------------------------------------------------------------
-
-
-def _source(constants: dict[str, Any], body: str) -> str:
-    """A self-contained reference: the variant's constants, then the (dedented) function."""
-    head = "".join(f"{key} = {value!r}\n" for key, value in constants.items())
-    return head + "\n\n" + textwrap.dedent(body).strip("\n") + "\n"
 
 
 def _file_case(call: str, filename: str, text: str, *, label: str = "", **tol: float) -> TestCase:

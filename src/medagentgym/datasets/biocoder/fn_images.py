@@ -17,22 +17,8 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
-from medagentgym.catalog.sample import TestCase
 from medagentgym.datasets.biocoder.spec import FunctionTemplate, Variant
-
-
-def _function(header: str, lines: Sequence[str], imports: str = "") -> str:
-    head = f"{imports.strip()}\n\n\n" if imports.strip() else ""
-    return head + f"def {header}:\n" + "".join(f"    {ln}\n" if ln else "\n" for ln in lines)
-
-
-def _case(name: str, setup: str, expr: str) -> TestCase:
-    return TestCase(name=name, setup=setup, expr=expr)
-
-
-def _tidy(spec: str) -> str:
-    """The specification without trailing spaces on its lines (they come from optional sentences)."""
-    return "\n".join(line.rstrip() for line in spec.strip().splitlines())
+from medagentgym.datasets.biocoder.spec import function_source as _function, case as _case, tidy_spec as _tidy
 
 
 def _blobs(

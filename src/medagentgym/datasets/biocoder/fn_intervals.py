@@ -14,11 +14,11 @@ from overlap to eleven bases, so each gap threshold changes the answer.
 from __future__ import annotations
 
 import random
-import textwrap
 from typing import Any
 
 from medagentgym.catalog.sample import TestCase
 from medagentgym.datasets.biocoder.spec import FunctionTemplate, Variant
+from medagentgym.datasets.biocoder.spec import constants_source as _source
 
 CHROMS = ("chr1", "chr2", "chr10")
 FLOAT_TOL = {"rel_tol": 1e-9, "abs_tol": 1e-9}
@@ -40,12 +40,6 @@ def _convention(closed: bool) -> str:
 def _empty_rule(closed: bool) -> str:
     cond = "end < start" if closed else "end <= start"
     return f"An interval covering no base ({cond}) is ignored. "
-
-
-def _source(constants: dict[str, Any], body: str) -> str:
-    """A self-contained reference: the variant's constants, then the (dedented) function."""
-    head = "".join(f"{key} = {value!r}\n" for key, value in constants.items())
-    return head + "\n\n" + textwrap.dedent(body).strip("\n") + "\n"
 
 
 def _call(name: str, label: str, *args: Any, **tol: float) -> TestCase:

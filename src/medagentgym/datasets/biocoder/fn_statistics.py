@@ -14,35 +14,16 @@ would make near-duplicate tasks; the hidden cases of a p-value see every change 
 
 from __future__ import annotations
 
-import math
 import random
-from collections.abc import Sequence
 
-from medagentgym.catalog.sample import TestCase
 from medagentgym.datasets.biocoder.spec import FunctionTemplate, Variant
-
-
-def _lit(value: float) -> str:
-    return "float('nan')" if math.isnan(value) else repr(float(value))
-
-
-def _floats(values: Sequence[float]) -> str:
-    return "[" + ", ".join(_lit(v) for v in values) + "]"
-
-
-def _function(header: str, lines: Sequence[str], imports: str = "") -> str:
-    """A module: imports, then ``def header:`` with the body lines (already relative-indented)."""
-    head = f"{imports.strip()}\n\n\n" if imports.strip() else ""
-    return head + f"def {header}:\n" + "".join(f"    {ln}\n" if ln else "\n" for ln in lines)
-
-
-def _case(name: str, setup: str, expr: str) -> TestCase:
-    return TestCase(name=name, setup=setup, expr=expr)
-
-
-def _tidy(spec: str) -> str:
-    """The specification without trailing spaces on its lines (they come from optional sentences)."""
-    return "\n".join(line.rstrip() for line in spec.strip().splitlines())
+from medagentgym.datasets.biocoder.spec import (
+    float_literal as _lit,
+    floats_literal as _floats,
+    function_source as _function,
+    case as _case,
+    tidy_spec as _tidy,
+)
 
 
 # -- multiple-testing correction -------------------------------------------------------------------

@@ -14,21 +14,15 @@ all-zero sample, constant rows, missing values, features on very different scale
 from __future__ import annotations
 
 import random
-import textwrap
 from typing import Any
 
 from medagentgym.catalog.sample import TestCase
 from medagentgym.datasets.biocoder.spec import FunctionTemplate, Variant
+from medagentgym.datasets.biocoder.spec import constants_source as _source
 
 #: Tolerances for float results: loose enough for another exact formula, tight enough for errors.
 TOL = {"rel_tol": 1e-6, "abs_tol": 1e-8}
 SPECIAL_ROWS = ("__no_feature", "__ambiguous", "__alignment_not_unique")
-
-
-def _source(constants: dict[str, Any], body: str) -> str:
-    """A self-contained reference: the variant's constants, then the (dedented) function."""
-    head = "".join(f"{key} = {value!r}\n" for key, value in constants.items())
-    return head + "\n\n" + textwrap.dedent(body).strip("\n") + "\n"
 
 
 def _frame_setup(var: str, rows: list[list[Any]], index: list[str], columns: list[str]) -> str:

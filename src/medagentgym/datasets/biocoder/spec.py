@@ -16,6 +16,7 @@ with what the agent's code returns in the sandbox.
 from __future__ import annotations
 
 import inspect
+import math
 import random
 import textwrap
 from collections.abc import Callable, Mapping, Sequence
@@ -126,3 +127,43 @@ def bind_variant(
     reference = reference_source(signature, f"{helper.__name__}({bound})", *extra_helpers, helper)
     return Variant(name=name, signature=signature, spec=spec, reference=reference, cases=tuple(cases),
                    params=dict(params))
+
+
+# -- source builders shared by the families --------------------------------------------------------
+
+
+def tidy_spec(spec: str) -> str:
+    """The specification without trailing spaces on its lines (they come from optional sentences)."""
+    return "\n".join(line.rstrip() for line in spec.strip().splitlines())
+
+
+def case(name: str, setup: str, expr: str) -> TestCase:
+    """A case with the default tolerances."""
+    return TestCase(name=name, setup=setup, expr=expr)
+
+
+def float_literal(value: float) -> str:
+    """A float as Python source (NaN and infinities as ``float(...)`` calls)."""
+    value = float(value)
+    if math.isnan(value):
+        return "float('nan')"
+    if math.isinf(value):
+        return "float('inf')" if value > 0 else "float('-inf')"
+    return repr(value)
+
+
+def floats_literal(values: Sequence[float]) -> str:
+    """A list of floats as Python source."""
+    return "[" + ", ".join(float_literal(v) for v in values) + "]"
+
+
+def function_source(header: str, lines: Sequence[str], imports: str = "") -> str:
+    """A module: imports, then ``def header:`` with the body lines (already relative-indented)."""
+    head = f"{imports.strip()}\n\n\n" if imports.strip() else ""
+    return head + f"def {header}:\n" + "".join(f"    {ln}\n" if ln else "\n" for ln in lines)
+
+
+def constants_source(constants: Mapping[str, Any], body: str) -> str:
+    """A self-contained reference: the variant's constants, then the (dedented) function."""
+    head = "".join(f"{key} = {value!r}\n" for key, value in constants.items())
+    return head + "\n\n" + textwrap.dedent(body).strip("\n") + "\n"
