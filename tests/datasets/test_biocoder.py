@@ -66,6 +66,8 @@ def test_table_has_the_eight_families_and_the_release_counts() -> None:
         totals = {split: sum(getattr(s, scale)[split] for s in specs) for split in SPLITS}
         assert totals == {"train": 981, "test": 157}, scale
     assert sorted(s.counts["test"] for s in specs) == [19, 19, 19, 20, 20, 20, 20, 20]
+    assert all(s.present() for s in specs)  # a family left out would shrink the catalog silently
+    assert [c.name for c in DATASET.categories()] == list(EXPECTED_ROWS)
 
 
 def test_categories_are_the_rows_whose_module_exists() -> None:

@@ -163,13 +163,15 @@ def _medagentgym_wrong(value):
     if isinstance(value, bool):
         return not value
     if isinstance(value, (int, float)):
-        return value * 1.5 + 7
+        if value != value or value in (float("inf"), float("-inf")):
+            return 7.0  # NaN and infinities survive arithmetic
+        return value * 1.5 + 7 if value != -14 else 0  # -14 is the fixed point
     if isinstance(value, str):
         return value + " (not)"
     if isinstance(value, (list, tuple)):
         return [*value, "zz-not-an-answer"]
-    if isinstance(value, _np.ndarray) and value.dtype.kind in "iuf":
-        return value * 1.5 + 7
+    if isinstance(value, _np.ndarray):  # one more element: NaN or empty arrays change too
+        return _np.append(_np.ravel(value), 7.0)
     if hasattr(value, "select_dtypes") or (hasattr(value, "dtype") and hasattr(value, "index")):
         return None
     return "zz-not-an-answer"
@@ -177,13 +179,17 @@ def _medagentgym_wrong(value):
 
 
 def wrong_source(source: Any, entry: str, method: bool) -> Any:
-    """A code answer that loads and defines ``entry`` but returns altered values (a method, or
-    anything that is not a string, becomes code that does not parse)."""
+    """A code answer that loads and defines ``entry`` but returns altered values and never
+    raises (a method, or anything that is not a string, becomes code that does not parse)."""
     if not isinstance(source, str) or method or not entry:
         return f"{source} (not"
     return (
         f"{source.rstrip()}\n{_PERTURB}\n_medagentgym_right = {entry}\n\n"
-        f"def {entry}(*args, **kwargs):\n    return _medagentgym_wrong(_medagentgym_right(*args, **kwargs))\n"
+        f"def {entry}(*args, **kwargs):\n"
+        "    try:\n"
+        "        return _medagentgym_wrong(_medagentgym_right(*args, **kwargs))\n"
+        "    except Exception:  # a case expecting an error gets a value instead\n"
+        "        return 'zz-not-an-answer'\n"
     )
 
 
