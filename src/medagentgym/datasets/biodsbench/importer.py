@@ -7,7 +7,7 @@ asserts (its reward is "the code exited with 0"); here they are the grade, read 
 being run in the agent's session (``official_tests``).
 
 The study files are on no registry: the user passes a folder (``data``) holding one subfolder
-per study id (``DATA/30867592/data_clinical_patient.csv``). Per row:
+per study id (``DATA/12345678/data_clinical_patient.csv``). Per row:
 
 1. host side, no code run: the row's fields are checked, its study folder's data files are
    copied into the cache (content-addressed, so every sandbox level can mount them and nothing

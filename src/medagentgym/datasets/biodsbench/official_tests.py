@@ -1,7 +1,7 @@
 """BioDSBench's ``test_cases`` (Python ``assert`` statements) read as hidden tests, never run.
 
 The original task files end each question with asserts over the variables its reference leaves
-(``assert abs(kmf.durations.sum() - 232.94) < 1e-8``). Running them in the agent's session would
+(``assert abs(kmf.durations.sum() - 118.5) < 1e-8``). Running them in the agent's session would
 let the agent's objects take part in the verdict: a value whose ``__eq__`` always says True, a
 shadowed ``abs``, a patched ``pandas`` would pass them. So each assert is *parsed* (``ast``, on
 the harness's side; nothing here executes test code) and turned into a :class:`Check`:
