@@ -139,6 +139,11 @@ class CodeTests(BaseModel):
     cases: tuple[TestCase, ...] = Field(min_length=1)
     timeout_s: float = Field(default=10.0, gt=0)
 
+    @property
+    def method(self) -> bool:
+        """Whether the submission goes into a class body (the placeholder line is indented)."""
+        return any(line.strip() == PLACEHOLDER and line[:1] in (" ", "\t") for line in self.context.splitlines())
+
 
 class Target(BaseModel):
     """The hidden ground truth of a sample and how to compare against it.

@@ -16,6 +16,7 @@ from __future__ import annotations
 import inspect
 import json
 from collections.abc import Callable, Sequence
+from functools import cache
 
 from medagentgym.catalog.sample import CodeTests, Resource, TestCase
 from medagentgym.codetests import probe
@@ -31,6 +32,7 @@ MAX_OBSERVATION_CHARS = 4_000_000
 LOAD_TIMEOUT_S = 30.0
 
 
+@cache
 def _probe_loader() -> str:
     """A step defining the encoder in the session, under one private name, plus ``workdir``."""
     source = inspect.getsource(probe)

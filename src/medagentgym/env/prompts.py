@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from medagentgym.catalog.sample import PLACEHOLDER, AnswerType, Sample, Target
+from medagentgym.catalog.sample import AnswerType, Sample, Target
 
 ANSWER_FORMATS: dict[AnswerType, str] = {
     AnswerType.NUMBER: "a single number (e.g. 42.7), without units",
@@ -56,7 +56,7 @@ def answer_format(target: Target) -> str:
     """How the answer to a question with ``target`` must be given (the prompt's last line)."""
     tests = target.tests
     if tests is not None and tests.mode == "function":
-        where = "method" if tests.context and _placeholder_indented(tests.context) else "function"
+        where = "method" if tests.method else "function"
         return (
             f"the complete Python source of the {where} `{tests.entry}` as one JSON string (with the "
             "imports and helpers it needs); after you submit, it is loaded in a fresh session and run "
@@ -71,10 +71,6 @@ def answer_format(target: Target) -> str:
     if not target.answer_graded:
         return UNGRADED_ANSWER_FORMAT
     return ANSWER_FORMATS[target.answer_type]
-
-
-def _placeholder_indented(context: str) -> bool:
-    return any(line.strip() == PLACEHOLDER and line[:1] in (" ", "\t") for line in context.splitlines())
 
 
 UNGRADED_ANSWER_FORMAT = (

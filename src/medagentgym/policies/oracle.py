@@ -20,7 +20,7 @@ import json
 import uuid
 from typing import Any
 
-from medagentgym.catalog.sample import PLACEHOLDER, AnswerType, Sample
+from medagentgym.catalog.sample import AnswerType, Sample
 from medagentgym.policies.base import Policy, PolicyReply
 from medagentgym.runs.schema import PolicyInfo
 from medagentgym.scoring import parse_answer
@@ -206,10 +206,7 @@ class WrongAnswerPolicy(OraclePolicy):
     def transform_source(self, source: Any, sample: Sample, question: int) -> Any:
         tests = sample.questions[question].target.tests
         assert tests is not None
-        method = any(
-            line.strip() == PLACEHOLDER and line[:1] in (" ", "\t") for line in tests.context.splitlines()
-        )
-        return wrong_source(source, tests.entry, method)
+        return wrong_source(source, tests.entry, tests.method)
 
     def transform_code(self, code: str, sample: Sample, question: int) -> str:
         tests = sample.questions[question].target.tests
