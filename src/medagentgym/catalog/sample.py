@@ -26,6 +26,7 @@ class AnswerType(StrEnum):
     BOOLEAN = "boolean"  # true / false
     WEEKS_DAYS = "weeks_days"  # a duration as whole weeks plus 0-6 days (gestational age)
     CODE_TESTS = "code_tests"  # code checked by hidden tests after submission (Target.tests)
+    PREDICTIONS = "predictions"  # a predictions file scored by AUROC on hidden labels (Target.predictions)
 
 
 class FieldCheck(BaseModel):
@@ -80,9 +81,12 @@ class StateTarget(BaseModel):
     forbid_other_writes: bool = True
 
 
-#: Answer types graded by parsing and comparing a submitted value: all but hidden tests, whose
-#: grading runs code (``scoring/code_tests.py``) instead of a parser and a comparator.
-VALUE_ANSWER_TYPES: tuple[AnswerType, ...] = tuple(t for t in AnswerType if t is not AnswerType.CODE_TESTS)
+#: Answer types graded by parsing and comparing a submitted value: all but hidden tests and
+#: predictions, whose grading reads the session (``scoring/code_tests.py``,
+#: ``scoring/predictions.py``) instead of parsing the submitted value alone.
+VALUE_ANSWER_TYPES: tuple[AnswerType, ...] = tuple(
+    t for t in AnswerType if t not in (AnswerType.CODE_TESTS, AnswerType.PREDICTIONS)
+)
 
 #: The line of a ``CodeTests.context`` where the submitted source is spliced in (indented like it).
 PLACEHOLDER = "<<insert solution here>>"
@@ -145,6 +149,57 @@ class CodeTests(BaseModel):
         return any(line.strip() == PLACEHOLDER and line[:1] in (" ", "\t") for line in self.context.splitlines())
 
 
+class PredictionTask(BaseModel):
+    """Hidden labels of a prediction answer (``AnswerType.PREDICTIONS``) and the bar to reach.
+
+    The agent writes a CSV file in its session with a header ``id,<columns...>`` and one row per
+    test example (every id of ``ids`` exactly once, nothing else) and submits the file's name.
+    The grader reads that file inside the episode's session, so the labels never travel there,
+    and computes on the host:
+
+    - ``binary``: AUROC of the one column (``columns == ("score",)``, higher = more likely 1);
+      ``labels`` holds 0/1 per id;
+    - ``multiclass``: macro one-vs-rest AUROC, one score column per class; ``labels`` holds the
+      class index (into ``columns``) per id;
+    - ``multilabel``: macro AUROC over labels, one score column per label; ``labels`` holds a
+      tuple of 0/1 per id (one per column).
+
+    Success means ``metric >= bar``. ``bar`` is set per task at build time from a baseline (the
+    dataset says which); ``baseline`` and ``oracle`` are that baseline's and the oracle bound's
+    (the model that knows the latent state) AUROC on this very test set, reported beside it.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["binary", "multiclass", "multilabel"]
+    columns: tuple[str, ...] = Field(min_length=1)
+    ids: tuple[str, ...] = Field(min_length=2)
+    labels: tuple[Any, ...]
+    bar: float = Field(ge=0.0, le=1.0)
+    baseline: float = Field(ge=0.0, le=1.0)
+    oracle: float = Field(ge=0.0, le=1.0)
+    baseline_name: str = "logistic regression"
+    file: str = "predictions.csv"  # the name the prompt suggests
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PredictionTask:
+        if len(set(self.ids)) != len(self.ids):
+            raise ValueError("prediction ids must be unique")
+        if len(self.labels) != len(self.ids):
+            raise ValueError("one label per test id")
+        if "id" in self.columns or len(set(self.columns)) != len(self.columns):
+            raise ValueError("score columns must be distinct and not 'id'")
+        if self.kind == "binary":
+            if self.columns != ("score",) or any(v not in (0, 1) for v in self.labels):
+                raise ValueError("a binary task has the column 'score' and 0/1 labels")
+        elif self.kind == "multiclass":
+            if len(self.columns) < 2 or any(not isinstance(v, int) or not 0 <= v < len(self.columns) for v in self.labels):
+                raise ValueError("a multiclass task has one column per class and class-index labels")
+        elif any(len(v) != len(self.columns) or any(x not in (0, 1) for x in v) for v in self.labels):
+            raise ValueError("a multilabel task has one 0/1 label per column for every id")
+        return self
+
+
 class Target(BaseModel):
     """The hidden ground truth of a sample and how to compare against it.
 
@@ -157,7 +212,8 @@ class Target(BaseModel):
     submission then just ends the episode).
 
     ``tests`` (answer type ``code_tests``) holds the hidden tests that grade a code answer;
-    ``value`` is then None.
+    ``value`` is then None. ``predictions`` (answer type ``predictions``) holds the hidden test
+    labels and the bar of a prediction task; ``value`` is then None too.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -170,11 +226,14 @@ class Target(BaseModel):
     abs_tol: float | None = None
     state: StateTarget | None = None
     tests: CodeTests | None = None
+    predictions: PredictionTask | None = None
 
     @model_validator(mode="after")
     def _tests_match_type(self) -> Target:
         if (self.answer_type is AnswerType.CODE_TESTS) != (self.tests is not None):
             raise ValueError("a code_tests target needs tests, and only a code_tests target has them")
+        if (self.answer_type is AnswerType.PREDICTIONS) != (self.predictions is not None):
+            raise ValueError("a predictions target needs predictions, and only a predictions target has them")
         return self
 
     @property

@@ -2,6 +2,13 @@
 run the tests there (``runner``). The verdict lives in ``medagentgym.scoring.code_tests``."""
 
 from medagentgym.codetests.probe import ProbeError, encode, encode_json
-from medagentgym.codetests.runner import run_function_tests, run_namespace_tests
+from medagentgym.codetests.runner import read_session_file, run_function_tests, run_namespace_tests
 
-__all__ = ["ProbeError", "encode", "encode_json", "run_function_tests", "run_namespace_tests"]
+__all__ = [
+    "ProbeError",
+    "encode",
+    "encode_json",
+    "read_session_file",
+    "run_function_tests",
+    "run_namespace_tests",
+]

@@ -9,6 +9,7 @@ into the fresh session for the next case.
 - ``run_function_tests``: a fresh session with the sample's resources, the spliced submission
   loaded as ``__main__``, then ``prelude``, then the cases. The agent's own session is never used.
 - ``run_namespace_tests``: the episode's session after its last step, with the agent's variables.
+- ``read_session_file``: a file the agent wrote (a predictions file), read in its own session.
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ import inspect
 import json
 from collections.abc import Callable, Sequence
 from functools import cache
+from typing import Any
 
 from medagentgym.catalog.sample import CodeTests, Resource, TestCase
 from medagentgym.codetests import probe
 from medagentgym.sandbox import SandboxServer, Session
 from medagentgym.sandbox.results import ExecResult
 from medagentgym.scoring.code_tests import CaseResult
+from medagentgym.scoring.predictions import SessionFile
 
 _OUT = "_medagentgym_out"
 _PROBE = "_medagentgym_probe"
@@ -173,3 +176,35 @@ def run_namespace_tests(session: Session | None, tests: CodeTests) -> list[CaseR
             continue
         results.append(driver.run_case(case))
     return results
+
+
+def read_session_file(session: Session | None, path: Any, max_bytes: int) -> SessionFile:
+    """Read a file the agent wrote, *inside* the episode's session, as text.
+
+    Reading in the session means the harness never follows a path of the agent's choosing on
+    the host: whatever the session can read, the agent could have printed anyway. The text comes
+    back in chunks (``_Driver``), so a file far over a step's output cap is read whole.
+    """
+    if not isinstance(path, str) or not path.strip() or len(path) > 500 or "\x00" in path:
+        return SessionFile(path=str(path)[:80], error="submit the name of your predictions file as a JSON string")
+    path = path.strip()
+    if session is None or not session.alive:
+        return SessionFile(path=path, error=f"{path} does not exist: no code ran in this episode")
+    case = TestCase(
+        name=f"read {path}",
+        setup=(
+            f"with open({path!r}, 'rb') as _medagentgym_file:\n"
+            f"    _medagentgym_bytes = _medagentgym_file.read({max_bytes + 1})"
+        ),
+        expr="_medagentgym_bytes.decode('utf-8', 'replace')",
+    )
+    driver = _Driver(lambda: session, 30.0, [_probe_loader()])
+    driver.load()
+    result = driver.run_case(case)
+    if not result.ok:
+        return SessionFile(path=path, error=f"{path} could not be read: {result.error}")
+    if not isinstance(result.value, str):
+        return SessionFile(path=path, error=f"{path} could not be read back")
+    if len(result.value.encode("utf-8", "replace")) > max_bytes:
+        return SessionFile(path=path, error=f"{path} is over {max_bytes:,} bytes")
+    return SessionFile(path=path, text=result.value)

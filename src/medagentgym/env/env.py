@@ -31,7 +31,7 @@ from gymnasium import spaces
 from pydantic import BaseModel, Field
 
 from medagentgym.catalog.sample import Resource, Sample, Target
-from medagentgym.codetests import run_function_tests, run_namespace_tests
+from medagentgym.codetests import read_session_file, run_function_tests, run_namespace_tests
 from medagentgym.env.actions import (
     Action,
     ActionParseError,
@@ -59,6 +59,7 @@ from medagentgym.sandbox import SandboxServer, Session
 from medagentgym.sandbox.results import ExecResult
 from medagentgym.scoring import AnswerParseError, Score, combine_scores, score_answer
 from medagentgym.scoring.code_tests import CaseResult, splice_submission
+from medagentgym.scoring.predictions import MAX_PREDICTIONS_BYTES
 from medagentgym.untrusted import clean_text
 
 MAX_TEXT = 200_000
@@ -458,7 +459,18 @@ class MedAgentEnv(gym.Env[str, Any]):
                 self.submitted = True
                 self.submitted_answer = action.answer
                 return f"The hidden tests could not be run ({type(exc).__name__}: {exc}).", 0.0, True
-        score = score_answer(action.answer, current.target, writes=writes, observations=observations)
+        predictions_file = None
+        if current.target.predictions is not None:
+            try:
+                predictions_file = read_session_file(self._session, action.answer, MAX_PREDICTIONS_BYTES)
+            except Exception as exc:  # the sandbox failed, not the agent: not a wrong answer
+                self.status = "infra_error"
+                self.submitted = True
+                self.submitted_answer = action.answer
+                return f"The predictions file could not be read ({type(exc).__name__}: {exc}).", 0.0, True
+        score = score_answer(
+            action.answer, current.target, writes=writes, observations=observations, predictions_file=predictions_file
+        )
         verdict = ""
         if self.config.reveal_verdict:
             verdict = f": {'correct' if score.correct else 'incorrect'}. {score.explanation}"

@@ -68,6 +68,19 @@ def answer_format(target: Target) -> str:
             f'anything (e.g. "done"): after you submit, hidden tests check {names} as left in your '
             "Python session, so compute them with execute_python first"
         )
+    task = target.predictions
+    if task is not None:
+        header = ",".join(("id", *task.columns))
+        what = {
+            "binary": "`score` is your predicted probability (or any score, higher = more likely) of the positive label",
+            "multiclass": "each class column holds your predicted probability (or score) of that class",
+            "multilabel": "each label column holds your predicted probability (or score) that the label is present",
+        }[task.kind]
+        return (
+            f"the name of a CSV file you wrote in your working directory (e.g. \"{task.file}\") with the "
+            f"header `{header}` and one row per test example, every test id exactly once; {what}. It is "
+            "read from your session after you submit and scored on hidden labels"
+        )
     if not target.answer_graded:
         return UNGRADED_ANSWER_FORMAT
     return ANSWER_FORMATS[target.answer_type]
@@ -159,6 +172,17 @@ SYSTEM_PROMPTS: dict[str, str] = {
         "copy-number and survival files). Load the files you need, compute exactly what is asked "
         "with pandas, scipy, statsmodels or lifelines, store each result in the variable named in "
         "the task with the stated type, check it, then submit."
+    ),
+    "clinical_prediction": (
+        "You are a clinical machine-learning researcher. Load the training examples and the test "
+        "examples, look at the features and the label balance, fit a model in Python (scikit-learn "
+        "is installed), check it by cross-validation on the training set, then write a predictions "
+        "file for every test example in the requested format and submit its name."
+    ),
+    "note_consistency": (
+        "You are a clinical documentation auditor. Read the note, find what it states about the "
+        "named entity (values, times, events), query the admission's records in the database, "
+        "compare each statement with the record, then submit the answer in the requested format."
     ),
     "general": (
         "You are a careful biomedical data scientist. Solve the task by inspecting the data and "

@@ -149,6 +149,8 @@ def wrong_answer(answer: Any, answer_type: AnswerType) -> Any:
         case AnswerType.WEEKS_DAYS:
             weeks, days = parse_answer(answer, AnswerType.WEEKS_DAYS).value
             return [weeks, (days + 1) % 7]
+        case AnswerType.PREDICTIONS:  # the file itself was flattened (``_FLATTEN_PREDICTIONS``)
+            return answer
         case AnswerType.STRING_SET | AnswerType.ORDERED_LIST:
             items = list(answer) if isinstance(answer, list) else [answer]
             return [*items, "zz-not-an-answer"]
@@ -178,6 +180,20 @@ def _medagentgym_wrong(value):
 """
 
 
+# Appended to a prediction task's solution: the file keeps its ids and header, every score
+# becomes the same constant, so the metric falls to chance (AUROC 0.5), below every bar.
+_FLATTEN_PREDICTIONS = """
+import csv as _medagentgym_csv
+with open(answer, newline="") as _medagentgym_f:
+    _medagentgym_rows = list(_medagentgym_csv.reader(_medagentgym_f))
+with open(answer, "w", newline="") as _medagentgym_f:
+    _medagentgym_w = _medagentgym_csv.writer(_medagentgym_f)
+    _medagentgym_w.writerow(_medagentgym_rows[0])
+    for _medagentgym_row in _medagentgym_rows[1:]:
+        _medagentgym_w.writerow([_medagentgym_row[0], *["0.5"] * (len(_medagentgym_row) - 1)])
+"""
+
+
 def wrong_source(source: Any, entry: str, method: bool) -> Any:
     """A code answer that loads and defines ``entry`` but returns altered values and never
     raises (a method, or anything that is not a string, becomes code that does not parse)."""
@@ -199,7 +215,8 @@ class WrongAnswerPolicy(OraclePolicy):
     On an ``actions`` solution it also leaves out every ``fhir_post``: a write task then misses
     its orders (the answer of a write-only task is not graded, so the writes must be wrong).
     A code answer is submitted wrapped so that the function returns altered values; a task
-    graded from the session's variables gets each asked variable altered before submitting."""
+    graded from the session's variables gets each asked variable altered before submitting; a
+    prediction task's file gets a constant score in every row."""
 
     name = "wrong-answer"
 
@@ -209,7 +226,10 @@ class WrongAnswerPolicy(OraclePolicy):
         return wrong_source(source, tests.entry, tests.method)
 
     def transform_code(self, code: str, sample: Sample, question: int) -> str:
-        tests = sample.questions[question].target.tests
+        target = sample.questions[question].target
+        if target.predictions is not None:
+            return code.rstrip() + "\n" + _FLATTEN_PREDICTIONS
+        tests = target.tests
         if tests is None or tests.mode != "namespace":
             return code
         lines = [code.rstrip(), _PERTURB]

@@ -300,12 +300,17 @@ def _group_rows(groups: Sequence[GroupMetrics], k: int) -> list[list[str]]:
                 esc(", ".join(problems) or "-"),
             ]
         )
+        if any(h.balanced_accuracy is not None for h in groups):
+            balanced = "-" if g.balanced_accuracy is None else f"{pct(g.balanced_accuracy)} ({g.yes_no_answers})"
+            rows[-1].insert(5, esc(balanced))
     return rows
 
 
 def _group_table(groups: Sequence[GroupMetrics], k: int) -> str:
     headers = ["group", "episodes", "tasks", "success", "95% CI", "pass@1", f"pass@{k}", f"best@{k}", "turns", "problems"]
-    return table(headers, _group_rows(groups, k), numeric=range(1, 9))
+    if any(g.balanced_accuracy is not None for g in groups):
+        headers.insert(5, "balanced acc. (yes/no answers)")
+    return table(headers, _group_rows(groups, k), numeric=range(1, len(headers) - 1))
 
 
 def _run_cell(label: str, run_id: str | None, href: str) -> str:

@@ -135,13 +135,20 @@ def _name_width(names: Sequence[str], cap: int) -> int:
 def _group_table(title: str, groups: Sequence[GroupMetrics], k_max: int) -> Table:
     table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left")
     table.add_column("group", overflow="fold", min_width=_name_width([g.name for g in groups], 48))
-    _numeric(table, "episodes", "success", "95% CI", "pass@1")
+    _numeric(table, "episodes", "success", "95% CI")
+    balanced = any(g.balanced_accuracy is not None for g in groups)
+    if balanced:  # yes/no questions: a constant answer's balanced accuracy is 50%
+        _numeric(table, "bal. acc.")
+    _numeric(table, "pass@1")
     if k_max > 1:
         _numeric(table, f"pass@{k_max}")
     _numeric(table, "turns")
     table.add_column("problems", overflow="fold", min_width=12)
     for group in groups:
-        row = [escape(group.name), str(group.episodes), pct(group.success_rate), ci(group), _at(group.pass_at_k, 1)]
+        row = [escape(group.name), str(group.episodes), pct(group.success_rate), ci(group)]
+        if balanced:
+            row.append("-" if group.balanced_accuracy is None else pct(group.balanced_accuracy))
+        row.append(_at(group.pass_at_k, 1))
         if k_max > 1:
             row.append(_at(group.pass_at_k, k_max))
         row += [f"{group.mean_turns:.1f}", escape(_problems(group))]

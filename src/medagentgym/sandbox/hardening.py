@@ -150,6 +150,9 @@ class EnvironmentLayer:
                 "OPENBLAS_NUM_THREADS": "1",
                 "OMP_NUM_THREADS": "1",
                 "MKL_NUM_THREADS": "1",
+                # no shared-memory semaphores in a session: joblib (scikit-learn) runs serially,
+                # and says nothing instead of warning on every import
+                "JOBLIB_MULTIPROCESSING": "0",
             }
         )
         tempfile.tempdir = scratch  # the server may have cached its own temp dir

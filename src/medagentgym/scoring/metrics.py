@@ -181,6 +181,11 @@ class GroupMetrics(BaseModel):
     mean_turns: float = 0.0
     by_status: dict[str, int] = Field(default_factory=dict)
     infra_by_kind: dict[str, int] = Field(default_factory=dict)
+    # Over the group's yes/no answers (sub-answers of sequential samples included): the mean of
+    # the per-class recalls, so always answering one class scores 0.5 however skewed the classes.
+    # None when the group has no yes/no answer.
+    balanced_accuracy: float | None = None
+    yes_no_answers: int = 0
 
 
 class TokenStats(BaseModel):
@@ -286,6 +291,7 @@ def _group(
     counts = [(len(s), sum(t.success for t in s)) for s in tasks.values()]
     low, high = wilson_interval(successes, len(scored))
     infra = Counter(t.failure or "unknown" for t in trajectories if t.status == "infra_error")
+    balanced, yes_no = _balanced_accuracy(scored)
     return GroupMetrics(
         name=name,
         episodes=len(trajectories),
@@ -300,7 +306,25 @@ def _group(
         mean_turns=sum(len(t.steps) for t in trajectories) / len(trajectories) if trajectories else 0.0,
         by_status=dict(sorted(Counter(t.status for t in trajectories).items())),
         infra_by_kind=dict(sorted(infra.items())),
+        balanced_accuracy=balanced,
+        yes_no_answers=yes_no,
     )
+
+
+def _balanced_accuracy(trajectories: Sequence[Trajectory]) -> tuple[float | None, int]:
+    """(balanced accuracy, number of yes/no answers) over the graded yes/no answers."""
+    per_class: dict[str, list[bool]] = defaultdict(list)
+    for trajectory in trajectories:
+        score = trajectory.score
+        if score is None:
+            continue
+        for part in score.parts or (score,):
+            if part.gold_class is not None:
+                per_class[part.gold_class].append(part.correct)
+    n = sum(len(v) for v in per_class.values())
+    if not n:
+        return None, 0
+    return sum(sum(v) / len(v) for v in per_class.values()) / len(per_class), n
 
 
 def _rate(count: int, total: int) -> float:

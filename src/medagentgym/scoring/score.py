@@ -18,6 +18,7 @@ from medagentgym.catalog.sample import AnswerType, Target
 from medagentgym.scoring.code_tests import CaseResult, judge, splice_submission
 from medagentgym.scoring.comparators import COMPARATORS, parse_target
 from medagentgym.scoring.parsing import AnswerParseError, check_answer_bounds, parse_answer
+from medagentgym.scoring.predictions import PredictionsError, SessionFile, judge_predictions
 from medagentgym.scoring.state import check_state
 
 __all__ = ["Score", "combine_scores", "score_answer"]
@@ -35,6 +36,9 @@ class Score(BaseModel):
     explanation: str  # how the answer was read and why it scored so
     # The sub-scores of a sequential sample, one per question in order (empty otherwise).
     parts: tuple[Score, ...] = ()
+    # The gold answer's class for yes/no questions ("true"/"false"; None for other types), so a
+    # run can report balanced accuracy, where answering one class always is worth 0.5.
+    gold_class: str | None = None
 
 
 def combine_scores(parts: list[Score], n_questions: int) -> Score:
@@ -61,6 +65,7 @@ def score_answer(
     *,
     writes: Sequence[Any] | None = None,
     observations: Sequence[CaseResult] | None = None,
+    predictions_file: SessionFile | None = None,
 ) -> Score:
     """Score a submitted JSON value against a hidden target with the target's typed scorer.
 
@@ -74,7 +79,13 @@ def score_answer(
     ``writes``, the resources the episode created (None: none were): the score is 1 only when
     the answer (if graded) and the writes are both right, and the explanation lists what was
     missing or extra. Without a ``state``, ``writes`` is ignored.
+
+    A ``predictions`` target is graded from ``predictions_file``, the submitted file as read in
+    the episode's session (None: it was not read, which scores 0): 1 when the metric reaches the
+    task's bar, else 0; ``parsed`` holds the metric, the bar, the baseline and the oracle bound.
     """
+    if target.predictions is not None:
+        return _score_predictions(target, predictions_file)
     if target.tests is not None:
         return _score_code(submitted, target, observations)
     if target.state is None:
@@ -128,10 +139,45 @@ def _score_code(submitted: Any, target: Target, observations: Sequence[CaseResul
     )
 
 
+def _score_predictions(target: Target, read: SessionFile | None) -> Score:
+    """Predictions on hidden labels: reaching the bar is success (see ``scoring/predictions.py``)."""
+    task = target.predictions
+    assert task is not None
+    zero = Score(value=0.0, correct=False, answer_type=target.answer_type, parsed=None, explanation="")
+    if read is None:
+        return zero.model_copy(update={"explanation": "the predictions file was not read; scored 0"})
+    if read.text is None:
+        return zero.model_copy(update={"explanation": f"{read.error or 'the predictions file could not be read'}; scored 0"})
+    try:
+        verdict = judge_predictions(read.text, task)
+    except PredictionsError as exc:
+        return zero.model_copy(update={"explanation": f"{read.path}: {exc}; scored 0"})
+    reached = verdict.reached
+    return Score(
+        value=1.0 if reached else 0.0,
+        correct=reached,
+        answer_type=target.answer_type,
+        parsed={
+            "metric": round(verdict.metric, 6),
+            "metric_name": verdict.metric_name,
+            "bar": task.bar,
+            "baseline": task.baseline,
+            "oracle": task.oracle,
+            "n": verdict.n,
+        },
+        explanation=(
+            f"{verdict.metric_name} {verdict.metric:.3f} over {verdict.n} test rows; bar {task.bar:.3f} "
+            f"({task.baseline_name} {task.baseline:.3f}, oracle bound {task.oracle:.3f}); "
+            + ("reached the bar; correct" if reached else "below the bar; wrong")
+        ),
+    )
+
+
 def _score_value(submitted: Any, target: Target) -> Score:
     """The typed comparison of one submitted value (every target's answer part)."""
     answer_type = target.answer_type
     gold = parse_target(target)
+    gold_class = str(bool(gold.value)).lower() if answer_type is AnswerType.BOOLEAN else None
     try:
         check_answer_bounds(submitted)
         parsed = parse_answer(submitted, answer_type)
@@ -142,12 +188,14 @@ def _score_value(submitted: Any, target: Target) -> Score:
             answer_type=answer_type,
             parsed=None,
             explanation=f"{exc}; scored 0",
+            gold_class=gold_class,
         )
     verdict = COMPARATORS[answer_type](parsed, gold, target)
     return Score(
         value=1.0 if verdict.correct else 0.0,
         correct=verdict.correct,
         answer_type=answer_type,
+        gold_class=gold_class,
         parsed=parsed.json,
         explanation=f"{parsed.note}; {verdict.explanation}; "
         + ("correct" if verdict.correct else "wrong"),
