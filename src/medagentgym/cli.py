@@ -122,7 +122,8 @@ def import_cmd(
     source: Annotated[Path, typer.Argument(help="Official task file (JSONL).", exists=True, dir_okay=False)],
     output: Annotated[Optional[Path], typer.Option(help="Samples JSONL to write.")] = None,
     db: Annotated[
-        Optional[Path], typer.Option(help="Folder of the real database's CSV files (EHR datasets).")
+        Optional[Path],
+        typer.Option(help="Folder of the real database's CSV files (EHR datasets; ehrcon: also the notes)."),
     ] = None,
     split: Annotated[
         Optional[str],

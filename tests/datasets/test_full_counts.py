@@ -20,6 +20,9 @@ PAPER_FULL = {
     "medagentbench": {"train": 433, "test": 109},
     "biocoder": {"train": 981, "test": 157},
     "biodsbench": {"train": 50, "test": 49},
+    "ehrshot": {"train": 15, "test": 15},
+    "mimic_extract": {"train": 3, "test": 3},
+    "ehrcon": {"train": 3_229, "test": 976},
 }
 
 

@@ -29,7 +29,16 @@ from typing import Any, Literal
 
 import numpy as np
 
-from medagentgym.catalog.sample import AnswerType, PredictionTask, Solution, Target
+from medagentgym.catalog.sample import (
+    AnswerType,
+    PredictionTask,
+    Resource,
+    Sample,
+    Solution,
+    Split,
+    Target,
+    make_sample_id,
+)
 from medagentgym.scoring.predictions import auroc
 
 Kind = Literal["binary", "multiclass", "multilabel"]
@@ -61,6 +70,15 @@ def fit_baseline(
     Multiclass: one multinomial model (a class absent from training scores 0); multilabel: one
     model per label (a label with one class in training scores its training rate).
     """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):  # small fits: threaded BLAS on a busy 2-core box was 20x slower
+        return _fit_baseline(kind, x_train, y_train, x_test, n_columns, c=c)
+
+
+def _fit_baseline(
+    kind: Kind, x_train: np.ndarray, y_train: Sequence[Any], x_test: np.ndarray, n_columns: int, *, c: float
+) -> np.ndarray:
     from sklearn.impute import SimpleImputer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
@@ -147,6 +165,33 @@ def calibrate_bar(baseline_aurocs: Sequence[float], null_sds: Sequence[float]) -
     return max(baseline, chance), chance
 
 
+def summarize_calibration(
+    task: str,
+    kind: Kind,
+    *,
+    prevalence: float,
+    baselines: Sequence[float],
+    oracles: Sequence[float],
+    null_sds: Sequence[float],
+    n_train: Sequence[int],
+    n_test: Sequence[int],
+) -> Calibration:
+    """A task's ``Calibration`` row from its calibration cohorts' measurements (one per cohort)."""
+    bar, chance = calibrate_bar(baselines, null_sds)
+    return Calibration(
+        task=task,
+        kind=kind,
+        prevalence=round(prevalence, 4),
+        n_train=round(statistics.median(n_train)),
+        n_test=round(statistics.median(n_test)),
+        cohorts=len(baselines),
+        baseline_median=round(statistics.median(baselines), 4),
+        oracle_median=round(statistics.median(oracles), 4),
+        chance_limit=chance,
+        bar=bar,
+    )
+
+
 def round_scores(scores: np.ndarray) -> np.ndarray:
     return np.round(np.asarray(scores, dtype=float), ORACLE_DECIMALS)
 
@@ -195,6 +240,44 @@ def prediction_target(
         file=file,
     )
     return Target(answer_type=AnswerType.PREDICTIONS, value=None, predictions=task)
+
+
+def cohort_sample(
+    *,
+    dataset: str,
+    category: str,
+    split: Split,
+    index: int,
+    seed: int,
+    prompt: str,
+    folder: Path,
+    description: str,
+    kind: Kind,
+    columns: Sequence[str],
+    ids: Sequence[str],
+    labels: Sequence[Any],
+    bar: float,
+    baseline_scores: np.ndarray,
+    oracle_scores: np.ndarray,
+    metadata: dict[str, Any],
+) -> Sample:
+    """The sample of one cohort: its folder as the ``cohort`` directory resource, the hidden
+    target (labels, bar, baseline and oracle AUROC) and the oracle's solution."""
+    return Sample(
+        id=make_sample_id(dataset, category, split, index, seed),
+        dataset=dataset,
+        category=category,
+        split=split,
+        index=index,
+        seed=seed,
+        prompt=prompt,
+        resources=(Resource(kind="directory", name="cohort", path=str(folder), description=description),),
+        target=prediction_target(
+            kind, columns, ids, labels, bar=bar, baseline_scores=baseline_scores, oracle_scores=oracle_scores
+        ),
+        solution=oracle_solution(ids, columns, oracle_scores),
+        metadata=metadata,
+    )
 
 
 def write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
