@@ -129,6 +129,23 @@ PROBLEMS: tuple[Problem, ...] = (
             specimens=("urine",)),
 )
 
+def problem_weights(conditions: frozenset[str] | set[str]) -> list[float]:
+    """The weight of each of ``PROBLEMS`` (in order) as a patient's presenting problem: the
+    problem's base weight, boosted when a chronic condition makes it likely (heart failure
+    exacerbations need heart failure, DKA diabetes, ...). Predictions of later problems (the
+    ehrshot MI task's oracle) use the same weights as the generator's draw."""
+    boost = {
+        "heart failure exacerbation": 4.0 if "heart failure" in conditions else 0.4,
+        "copd exacerbation": 5.0 if "copd" in conditions else 0.2,
+        "diabetic ketoacidosis": 5.0 if "diabetes" in conditions else 0.05,
+        "myocardial infarction": 2.0 if "coronary artery disease" in conditions else 0.8,
+        "elective surgery": 2.5 if "coronary artery disease" in conditions else 0.6,
+        "acute kidney injury": 2.5 if "chronic kidney disease" in conditions else 0.9,
+        "gastrointestinal bleed": 2.5 if "cirrhosis" in conditions else 1.0,
+    }
+    return [p.weight * boost.get(p.name, 1.0) for p in PROBLEMS]
+
+
 #: Lab shifts per unit of acuity (``softplus(severity)``), in half reference ranges.
 LAB_SEVERITY: dict[str, float] = {
     "lactate": 2.2,

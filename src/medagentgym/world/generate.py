@@ -356,19 +356,8 @@ class _Generator:
         return _Patient(subject_id, gender, age_first, conditions, frailty, offsets, allergies)
 
     def draw_problem(self, patient: _Patient) -> Problem:
-        names = {c.name for c in patient.conditions}
-        boost = {
-            "heart failure exacerbation": 4.0 if "heart failure" in names else 0.4,
-            "copd exacerbation": 5.0 if "copd" in names else 0.2,
-            "diabetic ketoacidosis": 5.0 if "diabetes" in names else 0.05,
-            "myocardial infarction": 2.0 if "coronary artery disease" in names else 0.8,
-            "elective surgery": 2.5 if "coronary artery disease" in names else 0.6,
-            "acute kidney injury": 2.5 if "chronic kidney disease" in names else 0.9,
-            "gastrointestinal bleed": 2.5 if "cirrhosis" in names else 1.0,
-        }
-        problems = clinical.PROBLEMS
-        weights = [p.weight * boost.get(p.name, 1.0) for p in problems]
-        return _Weighted(problems, weights).pick(self.rng)
+        weights = clinical.problem_weights({c.name for c in patient.conditions})
+        return _Weighted(clinical.PROBLEMS, weights).pick(self.rng)
 
     def patient(self, subject_id: int, is_current: bool) -> None:
         rng = self.rng

@@ -172,22 +172,11 @@ def prediction_time(dischtime: datetime) -> datetime:
 
 
 def mi_problem_probability(conditions: frozenset[str]) -> float:
-    """P(presenting problem = myocardial infarction) for a patient's conditions.
-
-    Mirrors ``_Generator.draw_problem`` in ``world/generate.py`` (problem weight times the
-    condition boosts); keep the two in step.
-    """
-    boost = {
-        "heart failure exacerbation": 4.0 if "heart failure" in conditions else 0.4,
-        "copd exacerbation": 5.0 if "copd" in conditions else 0.2,
-        "diabetic ketoacidosis": 5.0 if "diabetes" in conditions else 0.05,
-        "myocardial infarction": 2.0 if "coronary artery disease" in conditions else 0.8,
-        "elective surgery": 2.5 if "coronary artery disease" in conditions else 0.6,
-        "acute kidney injury": 2.5 if "chronic kidney disease" in conditions else 0.9,
-        "gastrointestinal bleed": 2.5 if "cirrhosis" in conditions else 1.0,
-    }
-    weights = {p.name: p.weight * boost.get(p.name, 1.0) for p in clinical.PROBLEMS}
-    return weights["myocardial infarction"] / sum(weights.values())
+    """P(presenting problem = myocardial infarction) for a patient's conditions: the world's own
+    problem weights (``clinical.problem_weights``, which its generator draws from)."""
+    weights = clinical.problem_weights(conditions)
+    names = [p.name for p in clinical.PROBLEMS]
+    return weights[names.index("myocardial infarction")] / sum(weights)
 
 
 def _tail_mi_probability() -> float:
