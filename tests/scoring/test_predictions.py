@@ -81,7 +81,7 @@ def test_uninformative_predictions_score_zero(scores) -> None:
         (_csv(IDS[:-1], ("score",), RISK[:-1]), "missing"),
         (_csv((*IDS, "intruder"), ("score",), np.r_[RISK, 0.5]), "not test examples"),
         (_csv((*IDS, IDS[0]), ("score",), np.r_[RISK, 0.5]), "more than once"),
-        (_csv(IDS, ("score",), RISK).replace(",", ",nan\n", 1).split("\n", 1)[0] + "\n", "lacks"),
+        ("id;score\n" + "\n".join(f"{i};0.5" for i in IDS), "lacks"),
         ("id,score\n" + "\n".join(f"{i},nan" for i in IDS), "finite"),
         ("id,score\n" + "\n".join(f"{i},inf" for i in IDS), "finite"),
         ("id,score\n" + "\n".join(f"{i},high" for i in IDS), "not a number"),

@@ -39,21 +39,11 @@ from medagentgym.catalog.sample import (
     Target,
     make_sample_id,
 )
-from medagentgym.scoring.predictions import auroc
+from medagentgym.scoring.predictions import auroc, label_matrix
 
 Kind = Literal["binary", "multiclass", "multilabel"]
 #: Decimals of the oracle's scores in its solution (its AUROC is computed on the rounded values).
 ORACLE_DECIMALS = 5
-
-
-def label_matrix(kind: Kind, labels: Sequence[Any], n_columns: int) -> np.ndarray:
-    """Labels as a 0/1 matrix with one column per score column."""
-    if kind == "binary":
-        return np.asarray(labels, dtype=int).reshape(-1, 1)
-    if kind == "multiclass":
-        y = np.asarray(labels, dtype=int)
-        return np.stack([(y == c).astype(int) for c in range(n_columns)], axis=1)
-    return np.asarray([list(v) for v in labels], dtype=int)
 
 
 def fit_baseline(

@@ -450,24 +450,17 @@ class MedAgentEnv(gym.Env[str, Any]):
         questions = self.sample.questions
         current = questions[self.question]
         writes = self._episode_writes() if self._fhir is not None else None
-        observations = None
-        if current.target.tests is not None:
-            try:
+        observations = predictions_file = None
+        try:  # what grading reads from the sandbox: hidden tests' observations, a predictions file
+            if current.target.tests is not None:
                 observations = self._run_code_tests(current.target, action.answer)
-            except Exception as exc:  # the sandbox failed, not the agent: not a wrong answer
-                self.status = "infra_error"
-                self.submitted = True
-                self.submitted_answer = action.answer
-                return f"The hidden tests could not be run ({type(exc).__name__}: {exc}).", 0.0, True
-        predictions_file = None
-        if current.target.predictions is not None:
-            try:
+            if current.target.predictions is not None:
                 predictions_file = read_session_file(self._session, action.answer, MAX_PREDICTIONS_BYTES)
-            except Exception as exc:  # the sandbox failed, not the agent: not a wrong answer
-                self.status = "infra_error"
-                self.submitted = True
-                self.submitted_answer = action.answer
-                return f"The predictions file could not be read ({type(exc).__name__}: {exc}).", 0.0, True
+        except Exception as exc:  # the sandbox failed, not the agent: not a wrong answer
+            self.status = "infra_error"
+            self.submitted = True
+            self.submitted_answer = action.answer
+            return f"The submission could not be graded ({type(exc).__name__}: {exc}).", 0.0, True
         score = score_answer(
             action.answer, current.target, writes=writes, observations=observations, predictions_file=predictions_file
         )

@@ -141,28 +141,29 @@ def _binary_auroc(labels: np.ndarray, scores: np.ndarray) -> float | None:
     return float(roc_auc_score(labels, scores))
 
 
+def label_matrix(kind: str, labels: Sequence, n_columns: int) -> np.ndarray:
+    """Labels as a 0/1 matrix with one column per score column (one-vs-rest for multiclass)."""
+    if kind == "binary":
+        return np.asarray(labels, dtype=int).reshape(-1, 1)
+    if kind == "multiclass":
+        y = np.asarray(labels, dtype=int)
+        return np.stack([(y == c).astype(int) for c in range(n_columns)], axis=1)
+    return np.asarray([list(v) for v in labels], dtype=int)
+
+
 def auroc(kind: str, labels: Sequence, scores: np.ndarray, columns: Sequence[str]) -> tuple[float, dict[str, float]]:
     """The task's metric and its per-column AUROCs (columns lacking a class in the test set are left out)."""
     scores = np.asarray(scores, dtype=float)
     if scores.ndim == 1:
         scores = scores[:, None]
-    if kind == "binary":
-        value = _binary_auroc(np.asarray(labels, dtype=int), scores[:, 0])
-        if value is None:
-            raise ValueError("a binary test set needs both classes")
-        return value, {columns[0]: value}
-    if kind == "multiclass":
-        y = np.asarray(labels, dtype=int)
-        matrix = np.stack([(y == c).astype(int) for c in range(len(columns))], axis=1)
-    else:
-        matrix = np.asarray([list(v) for v in labels], dtype=int)
+    matrix = label_matrix(kind, labels, len(columns))
     per_column = {}
     for j, name in enumerate(columns):
         value = _binary_auroc(matrix[:, j], scores[:, j])
         if value is not None:
             per_column[name] = value
     if not per_column:
-        raise ValueError("no column of the test set has both classes")
+        raise ValueError("no column of the test set has both classes (a binary test set needs both)")
     return float(np.mean(list(per_column.values()))), per_column
 
 
