@@ -1,6 +1,6 @@
 """Importer for the official EHRCon task rows, over the user's own credentialed data.
 
-An official row names an admission (``Hospital admission``, e.g. ``"154920.0"``), an entity
+An official row names an admission (``Hospital admission``, e.g. ``"100001.0"``), an entity
 (``Medical entity``), the annotated ``Number of inconsistencies`` and ``Has error``. The notes and
 the records are in the credentialed EHRCon release and MIMIC-III, so the user passes a folder
 (``--db DIR``) laid out as:
