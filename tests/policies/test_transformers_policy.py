@@ -1,7 +1,7 @@
 """The local transformers policy: replies, token counts, batching, seeds, context fitting.
 
-Fast tests use a tiny random-initialised Llama and a byte-level BPE tokenizer trained here on a
-few strings, so no file comes from the internet. The slow test runs the embedded SmolLM2 model
+Fast tests use the tiny random-initialised Llama of ``tests/conftest.py`` (a byte-level BPE
+tokenizer trained there on a few strings), so no file comes from the internet. The slow test runs the embedded SmolLM2 model
 end to end through the real env and sandbox.
 """
 
@@ -30,54 +30,7 @@ from medagentgym.policies.embedded_model import (  # noqa: E402
 )
 from medagentgym.policies.transformers_local import TransformersPolicy, from_options  # noqa: E402
 
-CHAT_TEMPLATE = (
-    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
-    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
-)
-TRAINING_TEXT = [
-    'You are a careful biomedical data scientist. {"action": "execute_python", "code": "print(1)"}',
-    'How many female patients are in the toy database? {"action": "submit", "answer": 3}',
-    "Resources: toy (sqlite). Answer format: a single integer. list_tables describe_table sample_rows",
-    "observation: exit code 0, stdout 42.7, the answer is 22.857 kg/m^2",
-]
 TASK = "TASK-MARKER: how many female patients are in the toy database?"
-
-
-@pytest.fixture(scope="module")
-def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
-
-    specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
-    core = Tokenizer(models.BPE())
-    core.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    core.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=400, special_tokens=specials, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
-    )
-    core.train_from_iterator(TRAINING_TEXT, trainer=trainer)
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=core, eos_token="<|im_end|>", pad_token="<|endoftext|>", bos_token="<|im_start|>"
-    )
-    tokenizer.chat_template = CHAT_TEMPLATE
-    torch.manual_seed(0)
-    config = LlamaConfig(
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=4,
-        vocab_size=len(tokenizer),
-        max_position_embeddings=512,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-    )
-    model = LlamaForCausalLM(config)
-    path = tmp_path_factory.mktemp("tiny-llama")
-    model.save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    return path
 
 
 @pytest.fixture
@@ -244,7 +197,7 @@ def test_short_conversation_is_sent_whole(policy: TransformersPolicy) -> None:
 
 def test_window_too_small_for_max_new_tokens_is_rejected(tiny_model_dir: Path) -> None:
     with pytest.raises(ValueError, match="no room"):
-        TransformersPolicy(str(tiny_model_dir), max_new_tokens=500)
+        TransformersPolicy(str(tiny_model_dir), max_new_tokens=4090)
 
 
 def test_closed_policy_raises_policy_error(tiny_model_dir: Path) -> None:

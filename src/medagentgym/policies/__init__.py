@@ -21,6 +21,8 @@ POLICY_CLASSES: dict[str, str] = {
     "wrong-answer": "medagentgym.policies.oracle:WrongAnswerPolicy",
     "openai": "medagentgym.policies.openai_chat:OpenAIChatPolicy",
     "transformers": "medagentgym.policies.transformers_local:TransformersPolicy",
+    # the demonstrations for training (a policy like the oracle, kept with the training code)
+    "demonstration": "medagentgym.training.demonstrations:DemonstrationPolicy",
 }
 
 
