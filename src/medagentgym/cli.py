@@ -29,6 +29,7 @@ from medagentgym.catalog.selection import (
 )
 from medagentgym.env.env import EnvConfig
 from medagentgym.paths import cache_dir
+from medagentgym.training.commands import export_app, train_app
 from medagentgym.untrusted import clean_json, clean_text, model_json
 
 app = typer.Typer(no_args_is_help=True, help="MedAgentGym: biomedical coding tasks for LLM agents.")
@@ -40,6 +41,8 @@ fhir_app = typer.Typer(no_args_is_help=True, help="The FHIR record store (medage
 app.add_typer(data_app, name="data")
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(fhir_app, name="fhir")
+app.add_typer(export_app, name="export")
+app.add_typer(train_app, name="train")
 # Piped output (logs, CI) gets a width that fits the report tables instead of rich's 80 columns.
 console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 120)
 err = Console(stderr=True, soft_wrap=True)
@@ -235,6 +238,17 @@ def _policy_options(
     return options
 
 
+def _key_values(pairs: list[str], flag: str) -> dict[str, str]:
+    """KEY=VALUE strings as a dict (each policy converts and checks its own values)."""
+    options: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise _fail(f"{flag} {pair!r}: expected KEY=VALUE")
+        options[key.strip()] = value
+    return options
+
+
 @app.command("run")
 def run_cmd(
     policy: Annotated[str, typer.Option(help="oracle, wrong-answer, openai or transformers.")] = "oracle",
@@ -263,6 +277,10 @@ def run_cmd(
     backend: Annotated[str, typer.Option(help="local or ray.")] = "local",
     ray_address: Annotated[Optional[str], typer.Option(help="Existing Ray cluster (default: start a local one).")] = None,
     progress: Annotated[bool, typer.Option(help="Show a live progress line.")] = True,
+    policy_option: Annotated[
+        Optional[list[str]],
+        typer.Option("--policy-option", help="KEY=VALUE passed to the policy (repeatable), e.g. recovery=0.3."),
+    ] = None,
 ) -> None:
     """Run a policy over a selection of samples into a resumable run folder, then report."""
     from medagentgym.policies import PolicySpec, UnknownPolicyError, make_policy
@@ -294,9 +312,12 @@ def run_cmd(
         )
         spec = PolicySpec(
             name=policy,
-            options=_policy_options(
-                policy, action_format, model, base_url, api_key_env, temperature, top_p, max_tokens, request_timeout
-            ),
+            options={
+                **_policy_options(
+                    policy, action_format, model, base_url, api_key_env, temperature, top_p, max_tokens, request_timeout
+                ),
+                **_key_values(policy_option or [], "--policy-option"),
+            },
         )
         the_policy = make_policy(spec)
     except (UnknownPolicyError, ValueError, TypeError) as exc:
@@ -342,20 +363,33 @@ def report_cmd(
     runs: Annotated[list[Path], typer.Argument(help="Run folder(s); several make a leaderboard.")],
     html: Annotated[Optional[Path], typer.Option(help="Also write an HTML report (with plots and a trajectory viewer) here.")] = None,
     terminal: Annotated[bool, typer.Option(help="Print the terminal tables.")] = True,
+    verifier: Annotated[
+        Optional[Path],
+        typer.Option(help="A trained verifier (train verifier's model folder): best@k by it beside majority vote."),
+    ] = None,
 ) -> None:
     """Success by dataset and category, pass@k, best@k, failures; a leaderboard for several runs."""
     from medagentgym.runs.report import load_runs, print_report
     from medagentgym.runs.store import ManifestError
 
+    selectors = None
+    if verifier is not None:
+        from medagentgym.scoring.metrics import MajorityVote
+        from medagentgym.training.verifier import VerifierLoadError, VerifierSelector
+
+        try:
+            selectors = [MajorityVote(), VerifierSelector(verifier)]
+        except (VerifierLoadError, ImportError) as exc:
+            raise _fail(clean_text(str(exc))) from None
     try:
         if terminal:
-            print_report(runs, console)
+            print_report(runs, console, selectors=selectors)
         else:
-            load_runs(runs)  # still refuse folders that are not runs
+            load_runs(runs, selectors=selectors)  # still refuse folders that are not runs
         if html is not None:
             from medagentgym.runs.html_report import write_html_report
 
-            index = write_html_report(runs, html)
+            index = write_html_report(runs, html, selectors=selectors)
             console.print(f"HTML report: {escape(clean_text(str(index)))}")
     except (FileNotFoundError, ManifestError) as exc:
         raise _fail(str(exc)) from None

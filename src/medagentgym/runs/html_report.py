@@ -30,9 +30,19 @@ from pydantic import BaseModel
 
 from medagentgym import __version__
 from medagentgym.runs import plots
-from medagentgym.runs.report import LoadedRun, ci, cost_cell, load_runs, pct
+from medagentgym.runs.report import (
+    LoadedRun,
+    best_values,
+    ci,
+    cost_cell,
+    load_runs,
+    pct,
+    scaling_rows,
+    selector_names,
+    with_ci,
+)
 from medagentgym.runs.schema import StepRecord, Trajectory
-from medagentgym.scoring.metrics import GroupMetrics, RunMetrics, episode_cost
+from medagentgym.scoring.metrics import GroupMetrics, RunMetrics, Selector, episode_cost
 from medagentgym.untrusted import clean_text, model_json
 
 __all__ = ["DEFAULT_MAX_EPISODES", "ReportMetrics", "select_episodes", "write_html_report"]
@@ -281,7 +291,12 @@ def _tokens(t: Trajectory) -> int:
     return t.usage.prompt_tokens + t.usage.completion_tokens
 
 
-def _group_rows(groups: Sequence[GroupMetrics], k: int) -> list[list[str]]:
+def _bests(group: GroupMetrics, names: Sequence[str], k: int) -> list[str]:
+    """best@k of each selector with its interval, escaped cells."""
+    return [esc(with_ci(best_values(group, n, i == 0), group.best_at_k_ci_by.get(n, {}), k)) for i, n in enumerate(names)]
+
+
+def _group_rows(groups: Sequence[GroupMetrics], k: int, names: Sequence[str]) -> list[list[str]]:
     rows = []
     for g in groups:
         problems = [f"{s} {n}" for s, n in g.by_status.items() if s not in ("ok", "infra_error")]
@@ -294,8 +309,8 @@ def _group_rows(groups: Sequence[GroupMetrics], k: int) -> list[list[str]]:
                 esc(pct(g.success_rate)),
                 esc(ci(g)),
                 esc(_at(g.pass_at_k, 1)),
-                esc(_at(g.pass_at_k, k)),
-                esc(_at(g.best_at_k, k)),
+                esc(with_ci(g.pass_at_k, g.pass_at_k_ci, k)),
+                *_bests(g, names, k),
                 f"{g.mean_turns:.1f}",
                 esc(", ".join(problems) or "-"),
             ]
@@ -306,11 +321,14 @@ def _group_rows(groups: Sequence[GroupMetrics], k: int) -> list[list[str]]:
     return rows
 
 
-def _group_table(groups: Sequence[GroupMetrics], k: int) -> str:
-    headers = ["group", "episodes", "tasks", "success", "95% CI", "pass@1", f"pass@{k}", f"best@{k}", "turns", "problems"]
+def _group_table(groups: Sequence[GroupMetrics], k: int, names: Sequence[str]) -> str:
+    headers = [
+        "group", "episodes", "tasks", "success", "95% CI", "pass@1", f"pass@{k}",
+        *(f"best@{k} ({n})" for n in names), "turns", "problems",
+    ]  # fmt: skip
     if any(g.balanced_accuracy is not None for g in groups):
         headers.insert(5, "balanced acc. (yes/no answers)")
-    return table(headers, _group_rows(groups, k), numeric=range(1, len(headers) - 1))
+    return table(headers, _group_rows(groups, k, names), numeric=range(1, len(headers) - 1))
 
 
 def _run_cell(label: str, run_id: str | None, href: str) -> str:
@@ -320,9 +338,15 @@ def _run_cell(label: str, run_id: str | None, href: str) -> str:
 def _leaderboard(runs: Sequence[LoadedRun], links: Sequence[str], labels: Sequence[str]) -> str:
     """One row per run, best success first: quality, effort and cost."""
     ranked = sorted(range(len(runs)), key=lambda i: (-runs[i].metrics.overall.success_rate, i))
+    names = _all_selectors(runs)
     rows = []
     for i in ranked:
         m, o, k = runs[i].metrics, runs[i].metrics.overall, runs[i].metrics.samples_per_task
+        own = selector_names(m)
+        bests = [
+            esc(with_ci(best_values(o, n, own.index(n) == 0), o.best_at_k_ci_by.get(n, {}), k)) if n in own else "-"
+            for n in names
+        ]
         t = m.tokens
         planned = f" / {m.episodes_planned}" if m.episodes_planned else ""
         not_ok = sum(n for status, n in o.by_status.items() if status != "ok")
@@ -335,8 +359,8 @@ def _leaderboard(runs: Sequence[LoadedRun], links: Sequence[str], labels: Sequen
                 f"<b>{esc(pct(o.success_rate))}</b>",
                 esc(ci(o)),
                 esc(_at(o.pass_at_k, 1)),
-                esc(_at(o.pass_at_k, k)),
-                esc(_at(o.best_at_k, k)),
+                esc(with_ci(o.pass_at_k, o.pass_at_k_ci, k)),
+                *bests,
                 f"{o.mean_turns:.1f}",
                 f"{t.mean_prompt_tokens:.0f} + {t.mean_completion_tokens:.0f}",
                 esc(cost_cell(m)),
@@ -344,10 +368,17 @@ def _leaderboard(runs: Sequence[LoadedRun], links: Sequence[str], labels: Sequen
             ]
         )
     headers = [
-        "run", "episodes", "tasks", "K", "success", "95% CI", "pass@1", "pass@K", "best@K", "turns",
-        "tokens/episode (prompt + completion)", "cost", "status not ok",
+        "run", "episodes", "tasks", "K", "success", "95% CI", "pass@1", "pass@K (95% CI)",
+        *(f"best@K ({n})" for n in names), "turns", "tokens/episode (prompt + completion)", "cost", "status not ok",
     ]  # fmt: skip
-    return '<div class="scroll">' + table(headers, rows, numeric=range(1, 13)) + "</div>"
+    return '<div class="scroll">' + table(headers, rows, numeric=range(1, len(headers))) + "</div>"
+
+
+def _all_selectors(runs: Sequence[LoadedRun]) -> list[str]:
+    names: list[str] = []
+    for run in runs:
+        names += [n for n in selector_names(run.metrics) if n not in names]
+    return names
 
 
 def _failure_overview(runs: Sequence[LoadedRun], links: Sequence[str], labels: Sequence[str]) -> str:
@@ -381,14 +412,30 @@ def _failure_overview(runs: Sequence[LoadedRun], links: Sequence[str], labels: S
     return '<div class="scroll">' + table(headers, rows, numeric=range(1, 7)) + "</div>"
 
 
+def _ci_note(intervals: dict[int, list[float]], k: int) -> str:
+    bounds = intervals.get(k)
+    return f", 95% CI {100 * bounds[0]:.0f}-{100 * bounds[1]:.0f}%" if bounds else ""
+
+
+def _curves(m: RunMetrics) -> list[plots.Curve]:
+    o = m.overall
+    curves: list[plots.Curve] = [("pass@k", o.pass_at_k, o.pass_at_k_ci)]
+    for i, name in enumerate(selector_names(m)):
+        curves.append((f"best@k ({name})", best_values(o, name, i == 0), o.best_at_k_ci_by.get(name, {})))
+    return curves
+
+
 def _cards(m: RunMetrics) -> str:
     o, k, t, f = m.overall, m.samples_per_task, m.tokens, m.failures
     items = [
         (pct(o.success_rate), f"success ({o.successes}/{o.scored} scored)"),
         (ci(o), "95% Wilson interval"),
         (_at(o.pass_at_k, 1), "pass@1"),
-        (_at(o.pass_at_k, k), f"pass@{k}"),
-        (_at(o.best_at_k, k), f"best@{k} ({m.selector})"),
+        (_at(o.pass_at_k, k), f"pass@{k}" + _ci_note(o.pass_at_k_ci, k)),
+        *(
+            (_at(best_values(o, n, i == 0), k), f"best@{k} ({n})" + _ci_note(o.best_at_k_ci_by.get(n, {}), k))
+            for i, n in enumerate(selector_names(m))
+        ),
         (f"{o.mean_turns:.1f}", "mean turns"),
         (f"{t.mean_total_tokens:.0f}", "tokens per episode"),
         (cost_cell(m), "cost (USD)"),
@@ -404,7 +451,6 @@ def _cards(m: RunMetrics) -> str:
 
 def _charts(runs: Sequence[LoadedRun], labels: Sequence[str]) -> str:
     metrics = [r.metrics for r in runs]
-    selector = metrics[0].selector if metrics else ""
     parts = [
         chart(
             plots.success_bars(list(zip(labels, (m.datasets for m in metrics))), title="Success by dataset"),
@@ -412,11 +458,8 @@ def _charts(runs: Sequence[LoadedRun], labels: Sequence[str]) -> str:
             "No scored episode.",
         ),
         chart(
-            plots.pass_at_k_curve(
-                [(lab, m.overall.pass_at_k, m.overall.best_at_k) for lab, m in zip(labels, metrics)],
-                best_label=selector,
-            ),
-            "Unbiased pass@k and best@k over tasks, k = 1..K.",
+            plots.pass_at_k_curve([(lab, _curves(m)) for lab, m in zip(labels, metrics)]),
+            "Unbiased pass@k and best@k of each selector over tasks, k = 1..K; shaded: 95% bootstrap intervals over tasks.",
             "No scored task.",
         ),
         chart(
@@ -663,7 +706,8 @@ def _run_page(run: LoadedRun, label: str, chosen: Sequence[Trajectory], files: S
     m = run.metrics
     k = m.samples_per_task
     manifest = run.manifest
-    pass_rows = [[str(kk), esc(_at(m.overall.pass_at_k, kk)), esc(_at(m.overall.best_at_k, kk))] for kk in sorted(m.overall.pass_at_k)]
+    names = selector_names(m)
+    pass_rows = [[esc(cell) for cell in row] for row in scaling_rows(m)]
     f = m.failures
     failure_rows = [
         ["steps with a parse error", f"{f.parse_error_steps} / {f.steps}", esc(pct(f.parse_error_step_rate))],
@@ -704,11 +748,14 @@ def _run_page(run: LoadedRun, label: str, chosen: Sequence[Trajectory], files: S
         + "<h2>Charts</h2>"
         + charts
         + "<h2>By dataset</h2>"
-        + _group_table(m.datasets, k)
+        + _group_table(m.datasets, k, names)
         + "<h2>By category</h2>"
-        + _group_table(m.categories, k)
+        + _group_table(m.categories, k, names)
         + "<h2>pass@k and best@k</h2>"
-        + table(["k", "pass@k", f"best@k ({m.selector})"], pass_rows, numeric=(0, 1, 2))
+        + '<p class="muted small">Inference-time scaling: pass@k (an oracle picks) beside best@k of each selector '
+        "(the selector picks one of k samples without seeing the grade), 95% bootstrap intervals over tasks in "
+        "parentheses.</p>"
+        + table(["k", "pass@k", *(f"best@k ({n})" for n in names)], pass_rows, numeric=range(len(names) + 2))
         + "<h2>What went wrong</h2>"
         + table(["", "count", "rate"], failure_rows, numeric=(1, 2))
         + "<h2>Tokens and cost</h2>"
@@ -774,14 +821,18 @@ def _write(path: Path, text: str) -> None:
 
 
 def write_html_report(
-    run_dirs: Sequence[Path] | Path, out_dir: Path, *, max_episodes: int = DEFAULT_MAX_EPISODES
+    run_dirs: Sequence[Path] | Path,
+    out_dir: Path,
+    *,
+    max_episodes: int = DEFAULT_MAX_EPISODES,
+    selectors: Sequence[Selector] | None = None,
 ) -> Path:
     """Write the static report of ``run_dirs`` into ``out_dir``; returns the path of index.html.
 
     ``max_episodes`` caps the episode pages per run (see ``select_episodes``); metrics always
-    count every episode.
+    count every episode. ``selectors`` give best@k side by side (default: majority vote only).
     """
-    runs = load_runs(run_dirs)
+    runs = load_runs(run_dirs, selectors=selectors)
     if not runs:
         raise ValueError("no run to report")
     out_dir = Path(out_dir)

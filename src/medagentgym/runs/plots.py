@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = [
+    "Curve",
     "PALETTE",
     "failure_bars",
     "histogram",
@@ -127,28 +128,57 @@ def _success_bars(
     return fig
 
 
-def _pass_at_k_curve(series: Sequence[tuple[str, dict[int, float], dict[int, float]]], *, best_label: str) -> Figure | None:
-    """pass@k (solid) and best@k (dashed) against k, one colour per run."""
-    if not any(p for _, p, _ in series):
+# One curve: (measure name, value by k, [low, high] by k); a run's curves share its colour.
+Curve = tuple[str, dict[int, float], dict[int, list[float]]]
+_STYLES = (("-", "o"), ("--", "s"), (":", "^"), ("-.", "D"))
+
+
+def _pass_at_k_curve(series: Sequence[tuple[str, Sequence[Curve]]]) -> Figure | None:
+    """pass@k and best@k of each selector against k, with shaded 95% intervals.
+
+    One run: one colour per measure (pass@k, then each selector), as in the original paper's
+    inference-time scaling figure. Several runs: one colour per run, one line style per measure.
+    """
+    if not any(values for _, curves in series for _, values, _ in curves):
         return None
-    fig = _figure(6.5, 3.6)
+    fig = _figure(7.0, 3.8)
     ax = fig.add_subplot()
     k_max = 1
-    for index, (label, passes, bests) in enumerate(series):
-        if not passes:
-            continue
-        ks = sorted(passes)
-        k_max = max(k_max, ks[-1])
-        ax.plot(ks, [passes[k] for k in ks], marker="o", color=_colour(index), label=f"{label} pass@k")
-        if bests:
-            kb = sorted(bests)
-            ax.plot(kb, [bests[k] for k in kb], marker="s", linestyle="--", color=_colour(index), label=f"{label} best@k")
+    single = len(series) == 1
+    for run_index, (label, curves) in enumerate(series):
+        for curve_index, (name, values, intervals) in enumerate(curves):
+            if not values:
+                continue
+            ks = sorted(values)
+            k_max = max(k_max, ks[-1])
+            colour = _colour(curve_index if single else run_index)
+            line, marker = _STYLES[curve_index % len(_STYLES)]
+            ax.plot(
+                ks,
+                [values[k] for k in ks],
+                marker=marker,
+                markersize=4,
+                linestyle=line,
+                color=colour,
+                label=name if single else f"{label} {name}",
+            )
+            shaded = [k for k in ks if intervals.get(k)]
+            if shaded:
+                ax.fill_between(
+                    shaded,
+                    [intervals[k][0] for k in shaded],
+                    [intervals[k][1] for k in shaded],
+                    color=colour,
+                    alpha=0.12,
+                    linewidth=0,
+                )
     ax.set_xlabel("k (samples per task)")
+    ax.set_ylabel("tasks solved (95% bootstrap interval)")
     ax.set_xticks(range(1, k_max + 1))
     ax.set_xlim(0.8, k_max + 0.2)
     ax.set_ylim(0, 1.05)
     _percent_axis(ax.yaxis)
-    ax.set_title(f"pass@k (solid) and best@k, {best_label} (dashed)")
+    ax.set_title("Inference-time scaling: pass@k and best@k by selector")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return fig
 
@@ -215,9 +245,9 @@ def success_bars(
     return _render(_success_bars, series, title=title, horizontal=horizontal)
 
 
-def pass_at_k_curve(series: Sequence[tuple[str, dict[int, float], dict[int, float]]], *, best_label: str) -> str | None:
-    """SVG: pass@k and best@k curves; series is (run label, pass@k by k, best@k by k) per run."""
-    return _render(_pass_at_k_curve, series, best_label=best_label)
+def pass_at_k_curve(series: Sequence[tuple[str, Sequence[Curve]]]) -> str | None:
+    """SVG: pass@k and best@k curves with intervals; series is (run label, curves) per run."""
+    return _render(_pass_at_k_curve, series)
 
 
 def histogram(

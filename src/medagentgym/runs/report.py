@@ -1,8 +1,10 @@
 """Terminal report of one run, or a leaderboard of several.
 
 One run: an overall line, then success by dataset and by category (Wilson 95% interval, pass@1 and
-pass@K, mean turns, what went wrong). Several runs: a leaderboard, one row per run, then success
-per dataset side by side. Tables are laid out for 120 columns: numbers never wrap, names fold.
+pass@K, mean turns, what went wrong), then pass@k beside best@k of every selector (majority vote,
+and a trained verifier when one is given) over k with bootstrap 95% intervals over tasks: the
+inference-time scaling table. Several runs: a leaderboard, one row per run, the same pass@K /
+best@K comparison at each run's K, then success per dataset side by side. Tables are laid out for 120 columns: numbers never wrap, names fold.
 
 Names, labels and paths come from run folders (policies name themselves, samples files name
 their datasets), so they are printed with rich markup escaped: "[/]" in a label is text, never a
@@ -22,10 +24,10 @@ from rich.table import Table
 
 from medagentgym.runs.schema import Trajectory
 from medagentgym.runs.store import RunManifest, load_manifest, load_run
-from medagentgym.scoring.metrics import GroupMetrics, RunMetrics, compute_metrics
+from medagentgym.scoring.metrics import GroupMetrics, RunMetrics, Selector, compute_metrics
 from medagentgym.untrusted import clean_text
 
-__all__ = ["LoadedRun", "load_runs", "print_report", "run_label"]
+__all__ = ["LoadedRun", "load_runs", "print_report", "run_label", "best_values", "scaling_rows", "selector_names", "with_ci"]
 
 
 @dataclass
@@ -47,9 +49,9 @@ def run_label(manifest: RunManifest) -> str:
     return f"{name}:{model}" if model else name
 
 
-def load_runs(run_dirs: Sequence[Path] | Path) -> list[LoadedRun]:
+def load_runs(run_dirs: Sequence[Path] | Path, *, selectors: Sequence[Selector] | None = None) -> list[LoadedRun]:
     """Read run folders and compute their metrics; FileNotFoundError if one is not a run,
-    ManifestError if its manifest is corrupt."""
+    ManifestError if its manifest is corrupt. ``selectors`` give best@k (default: majority vote)."""
     dirs = [Path(run_dirs)] if isinstance(run_dirs, (str, Path)) else [Path(d) for d in run_dirs]
     loaded = []
     for run_dir in dirs:
@@ -61,6 +63,7 @@ def load_runs(run_dirs: Sequence[Path] | Path) -> list[LoadedRun]:
             run_id=manifest.run_id,
             label=run_label(manifest),
             episodes_planned=manifest.episodes_planned,
+            selectors=selectors,
         )
         loaded.append(LoadedRun(run_dir, manifest, trajectories, metrics, problems))
     return loaded
@@ -82,6 +85,40 @@ def ci(group: GroupMetrics) -> str:
 
 def _at(values: dict[int, float], k: int) -> str:
     return pct(values[k]) if k in values else "-"
+
+
+def with_ci(values: dict[int, float], intervals: dict[int, list[float]], k: int) -> str:
+    """"41.7% (38-45)": a value at k and its 95% interval in whole percent, when there is one."""
+    if k not in values:
+        return "-"
+    bounds = intervals.get(k)
+    if not bounds:
+        return pct(values[k])
+    return f"{pct(values[k])} ({100 * bounds[0]:.0f}-{100 * bounds[1]:.0f})"
+
+
+def selector_names(metrics: RunMetrics) -> list[str]:
+    """The selectors of a run's best@k, first one first (older metrics name only ``selector``)."""
+    return metrics.selectors or [metrics.selector]
+
+
+def best_values(group: GroupMetrics, name: str, first: bool) -> dict[int, float]:
+    """best@k by k of one selector; ``first``: the run's first selector, whose values older
+    metrics files hold only in ``best_at_k``."""
+    return group.best_at_k_by.get(name) or (group.best_at_k if first else {})
+
+
+def scaling_rows(metrics: RunMetrics, ks: Sequence[int] | None = None) -> list[list[str]]:
+    """Rows of the scaling table: k, pass@k (CI), then best@k (CI) of each selector in order."""
+    o = metrics.overall
+    names = selector_names(metrics)
+    rows = []
+    for k in ks if ks is not None else sorted(o.pass_at_k):
+        row = [str(k), with_ci(o.pass_at_k, o.pass_at_k_ci, k)]
+        for index, name in enumerate(names):
+            row.append(with_ci(best_values(o, name, index == 0), o.best_at_k_ci_by.get(name, {}), k))
+        rows.append(row)
+    return rows
 
 
 def _problems(group: GroupMetrics) -> str:
@@ -165,9 +202,13 @@ def _print_one(run: LoadedRun, console: Console) -> None:
     )
     o = m.overall
     k = m.samples_per_task
+    bests = ", ".join(
+        f"best@{k} ({name}) {with_ci(best_values(o, name, i == 0), o.best_at_k_ci_by.get(name, {}), k)}"
+        for i, name in enumerate(selector_names(m))
+    )
     summary = (
         f"success {pct(o.success_rate)} (95% CI {ci(o)}, {o.successes}/{o.scored} scored)"
-        + (f", pass@{k} {_at(o.pass_at_k, k)}, best@{k} {_at(o.best_at_k, k)} ({m.selector})" if k > 1 else "")
+        + (f", pass@{k} {with_ci(o.pass_at_k, o.pass_at_k_ci, k)}, {bests}" if k > 1 else "")
         + f", mean turns {o.mean_turns:.1f}"
     )
     console.print(summary)
@@ -191,6 +232,20 @@ def _print_one(run: LoadedRun, console: Console) -> None:
         )
     console.print(_group_table("Success by dataset", m.datasets, k))
     console.print(_group_table("Success by category", m.categories, k))
+    if k > 1:
+        console.print(_scaling_table(m))
+
+
+def _scaling_table(m: RunMetrics) -> Table:
+    table = Table(
+        title="pass@k and best@k over k (95% bootstrap interval over tasks)", box=box.SIMPLE_HEAD, title_justify="left"
+    )
+    _numeric(table, "k", "pass@k")
+    for name in selector_names(m):
+        table.add_column(f"best@k ({escape(name)})", justify="right", no_wrap=True)
+    for row in scaling_rows(m):
+        table.add_row(*row)
+    return table
 
 
 # ------------------------------------------------------------------------------------------------
@@ -227,6 +282,26 @@ def _leaderboard(runs: Sequence[LoadedRun]) -> Table:
             cost_cell(m),
             _not_ok_rate(m),
         )
+    return table
+
+
+def _scaling_comparison(runs: Sequence[LoadedRun]) -> Table:
+    """pass@K beside best@K of every selector, at each run's K, with bootstrap intervals."""
+    names: list[str] = []
+    for run in runs:
+        names += [n for n in selector_names(run.metrics) if n not in names]
+    table = Table(title="pass@K and best@K (95% bootstrap interval over tasks)", box=box.SIMPLE_HEAD, title_justify="left")
+    _numeric(table, "#", "K", "pass@K")
+    for name in names:
+        table.add_column(f"best@K ({escape(name)})", justify="right", no_wrap=True)
+    for index, run in enumerate(runs, 1):
+        m, o, k = run.metrics, run.metrics.overall, run.metrics.samples_per_task
+        own = selector_names(m)
+        cells = [
+            with_ci(best_values(o, name, own.index(name) == 0), o.best_at_k_ci_by.get(name, {}), k) if name in own else "-"
+            for name in names
+        ]
+        table.add_row(str(index), str(k), with_ci(o.pass_at_k, o.pass_at_k_ci, k), *cells)
     return table
 
 
@@ -269,10 +344,17 @@ def _dataset_comparison(runs: Sequence[LoadedRun]) -> Table:
     return table
 
 
-def print_report(run_dirs: Sequence[Path] | Path, console: Console | None = None) -> list[RunMetrics]:
-    """Print the report of one run (tables) or several (leaderboard); returns their metrics."""
+def print_report(
+    run_dirs: Sequence[Path] | Path,
+    console: Console | None = None,
+    *,
+    selectors: Sequence[Selector] | None = None,
+) -> list[RunMetrics]:
+    """Print the report of one run (tables) or several (leaderboard); returns their metrics.
+
+    ``selectors`` give best@k side by side (default: majority vote only)."""
     console = console or Console()
-    runs = load_runs(run_dirs)
+    runs = load_runs(run_dirs, selectors=selectors)
     for run in runs:
         for problem in run.problems:
             console.print(f"[yellow]warning[/]: {escape(problem)}")
@@ -284,6 +366,7 @@ def print_report(run_dirs: Sequence[Path] | Path, console: Console | None = None
                 f"#{index} {escape(run.metrics.label)}: run {escape(run.metrics.run_id)} ({escape(clean_text(str(run.run_dir)))})"
             )
         console.print(_leaderboard(runs))
+        console.print(_scaling_comparison(runs))
         console.print(_failure_table(runs))
         console.print(_dataset_comparison(runs))
     return [run.metrics for run in runs]
