@@ -450,41 +450,17 @@ def completion_budget(max_turns: int, max_new_tokens: int, max_observation_token
 
 
 def make_rollout_func(
-    samples_by_id: Mapping[str, Sample],
-    env_config: EnvConfig | None = None,
-    *,
-    num_generations: int,
-    max_turns: int,
-    max_new_tokens: int,
-    temperature: float,
-    sandbox: SandboxServer | None = None,
-    shaped: bool = False,
-    shaped_weight: float = 0.2,
-    prompt_index: Mapping[str, str] | None = None,
-    max_observation_tokens: int | None = None,
-    max_completion_length: int | None = None,
+    samples_by_id: Mapping[str, Sample], env_config: EnvConfig | None = None, **options: Any
 ) -> EnvRollout:
     """A TRL ``rollout_func`` that plays JSON-action episodes of the given train samples.
 
     Pass it as ``GRPOTrainer(..., rollout_func=make_rollout_func(...))`` with
-    ``reward_funcs=[benchmark_reward]`` (plus ``shaped_reward`` when ``shaped``). Prompts are
-    mapped to samples by their task text: give ``prompt_index`` (``build_prompt_index`` over the
-    dataset's ``prompt``/``sample_id`` columns) or let it be rendered from the samples.
+    ``reward_funcs=[benchmark_reward]`` (plus ``shaped_reward`` when ``shaped``). ``options`` are
+    ``EnvRollout``'s (num_generations, max_turns, max_new_tokens, temperature, shaped, ...).
+    Prompts are mapped to samples by their task text: give ``prompt_index`` (``build_prompt_index``
+    over the dataset's ``prompt``/``sample_id`` columns) or let it be rendered from the samples.
     """
-    return EnvRollout(
-        samples_by_id,
-        env_config,
-        num_generations=num_generations,
-        max_turns=max_turns,
-        max_new_tokens=max_new_tokens,
-        temperature=temperature,
-        sandbox=sandbox,
-        shaped=shaped,
-        shaped_weight=shaped_weight,
-        prompt_index=prompt_index,
-        max_observation_tokens=max_observation_tokens,
-        max_completion_length=max_completion_length,
-    )
+    return EnvRollout(samples_by_id, env_config, **options)
 
 
 # -- generation with the trainer's model ------------------------------------------------------

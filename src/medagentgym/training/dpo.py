@@ -28,11 +28,9 @@ from medagentgym.training.sft import (
     conversation_dataset,
     export_file,
     read_rows,
-    save_model,
     token_length,
-    trainer_args,
 )
-from medagentgym.training.trainers import Fitted
+from medagentgym.training.trainers import Fitted, finish, trainer_args
 
 PAIR_COLUMNS = ("prompt", "chosen", "rejected")
 
@@ -105,10 +103,4 @@ def build_trainer(config: TrainConfig, device: str) -> tuple[Any, Any, dict[str,
 def fit(config: TrainConfig, device: str) -> Fitted:
     trainer, tokenizer, data = build_trainer(config, device)
     trainer.train()
-    saved = save_model(trainer.model, tokenizer, config)
-    return Fitted(
-        model_dir=saved,
-        log_history=list(trainer.state.log_history),
-        steps=trainer.state.global_step,
-        data=data,
-    )
+    return finish(trainer, tokenizer, config, data)

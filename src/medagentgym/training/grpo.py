@@ -30,10 +30,8 @@ from medagentgym.training.models import (
     load_causal_lm,
     load_tokenizer,
     lora_config,
-    save_for_inference,
-    use_bf16,
 )
-from medagentgym.training.trainers import Fitted, model_dir
+from medagentgym.training.trainers import Fitted, finish, trainer_args
 
 PROMPTS_FILE = "prompts.jsonl"
 
@@ -199,29 +197,17 @@ def fit(config: TrainConfig, device: str) -> Fitted:
         reward_funcs.append(shaped_reward)
 
     per_device = batch_sizes(config)
-    options: dict[str, Any] = {
-        "output_dir": str(config.output_dir),
+    specific: dict[str, Any] = {
         "num_generations": settings.num_generations,
         "max_completion_length": max_completion,
-        "max_steps": config.max_steps,
-        "learning_rate": config.learning_rate,
         "per_device_train_batch_size": per_device,
-        "gradient_accumulation_steps": config.gradient_accumulation_steps,
         "temperature": settings.temperature,
         "use_vllm": settings.use_vllm,
-        "report_to": "none",
-        "save_strategy": "no",
-        "use_cpu": device == "cpu",
-        "bf16": use_bf16(config, device),
-        "logging_steps": config.logging_steps,
-        "seed": config.seed,
-        "gradient_checkpointing": device == "cuda",
-        "dataloader_num_workers": 0,
+        "activation_checkpointing": device == "cuda",
     }
     if settings.action_format == "tools":
-        options["max_tool_calling_iterations"] = settings.max_turns
-    options.update(config.trainer)
-    args = GRPOConfig(**options)
+        specific["max_tool_calling_iterations"] = settings.max_turns
+    args = trainer_args(GRPOConfig, config, device, **specific)
     trainer = GRPOTrainer(
         model=model,
         reward_funcs=reward_funcs or None,
@@ -233,7 +219,6 @@ def fit(config: TrainConfig, device: str) -> Fitted:
         environment_factory=environment_factory,
     )
     trainer.train()
-    path = save_for_inference(trainer.model, tokenizer, model_dir(config))
     data = {
         "prompts": len(rows),
         "samples": len(samples),
@@ -243,4 +228,4 @@ def fit(config: TrainConfig, device: str) -> Fitted:
         "max_completion_length": max_completion,
         **log.summary(),
     }
-    return Fitted(model_dir=path, log_history=list(trainer.state.log_history), steps=trainer.state.global_step, data=data)
+    return finish(trainer, tokenizer, config, data)

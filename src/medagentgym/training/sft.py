@@ -17,28 +17,20 @@ Why it is built this way:
   fills the missing keys with nulls, so a ``submit`` call would render as
   ``{"code": null, "answer": 3}``; ``Json`` keeps each message as written.
 
-The helpers for finding and reading an export (``export_file``, ``read_rows``, ``conversation_dataset``,
-``save_model``, ``trainer_args``) are shared with ``training.dpo``.
+The helpers for finding and reading an export (``export_file``, ``read_rows``, ``conversation_dataset``)
+are shared with ``training.dpo``; the TRL settings and saving are ``training.trainers``'.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from medagentgym.training.config import ConfigError, TrainConfig
-from medagentgym.training.models import (
-    load_causal_lm,
-    load_tokenizer,
-    lora_config,
-    save_for_inference,
-    use_bf16,
-)
-from medagentgym.training.trainers import Fitted, model_dir
+from medagentgym.training.models import load_causal_lm, load_tokenizer, lora_config
+from medagentgym.training.trainers import Fitted, finish, trainer_args
 
 ROLES = frozenset({"system", "user", "assistant", "tool"})
 
@@ -158,51 +150,6 @@ def conversation_dataset(rows: Sequence[dict[str, Any]], columns: Sequence[str])
     return Dataset.from_list([{name: row.get(name) or [] for name in names} for row in rows], features=features)
 
 
-# ----- shared trainer plumbing ----------------------------------------------------------------
-
-
-def trainer_args(config_class: Any, config: TrainConfig, device: str, **specific: Any) -> Any:
-    """The TRL config object: the run's settings, the kind's own ones, then ``config.trainer``."""
-    known = {f.name for f in dataclasses.fields(config_class)}
-    unknown = sorted(set(config.trainer) - known)
-    if unknown:
-        raise ConfigError(f"trainer.{unknown[0]}: not a setting of {config_class.__name__}")
-    kwargs: dict[str, Any] = {
-        "output_dir": str(Path(config.output_dir) / "checkpoints"),
-        "max_steps": config.max_steps,
-        "learning_rate": config.learning_rate,
-        "per_device_train_batch_size": config.batch_size,
-        "gradient_accumulation_steps": config.gradient_accumulation_steps,
-        "max_length": config.max_length,
-        "seed": config.seed,
-        "bf16": use_bf16(config, device),
-        "logging_steps": config.logging_steps,
-        "report_to": "none",
-        "save_strategy": "no",
-        "use_cpu": device == "cpu",
-        "dataloader_num_workers": 0,
-        "disable_tqdm": True,
-        # TRL's default, under the name transformers 5 reads (``gradient_checkpointing`` is its deprecated alias).
-        "activation_checkpointing": True,
-        **specific,
-    }
-    kwargs.update(config.trainer)
-    return config_class(**kwargs)
-
-
-def save_model(model: Any, tokenizer: Any, config: TrainConfig) -> Path:
-    """Save for inference into a partial folder, then move it to ``model/``: a crash leaves no half model."""
-    final = model_dir(config)
-    partial = final.with_name(final.name + ".partial")
-    if partial.exists():
-        shutil.rmtree(partial)
-    save_for_inference(model, tokenizer, partial)
-    if final.exists():
-        shutil.rmtree(final)
-    partial.rename(final)
-    return final
-
-
 def token_length(tokenizer: Any, messages: list[dict[str, Any]], tools: Any, chat_template: str | None) -> int:
     encoded = tokenizer.apply_chat_template(
         messages, tools=tools or None, chat_template=chat_template, tokenize=True, return_dict=True
@@ -251,10 +198,4 @@ def build_trainer(config: TrainConfig, device: str) -> tuple[Any, Any, dict[str,
 def fit(config: TrainConfig, device: str) -> Fitted:
     trainer, tokenizer, data = build_trainer(config, device)
     trainer.train()
-    saved = save_model(trainer.model, tokenizer, config)
-    return Fitted(
-        model_dir=saved,
-        log_history=list(trainer.state.log_history),
-        steps=trainer.state.global_step,
-        data=data,
-    )
+    return finish(trainer, tokenizer, config, data)

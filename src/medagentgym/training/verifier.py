@@ -35,7 +35,7 @@ from typing import Any
 from medagentgym.runs.schema import Trajectory
 from medagentgym.runs.store import load_manifest, load_run
 from medagentgym.training.config import TrainConfig
-from medagentgym.training.trainers import Fitted, model_dir
+from medagentgym.training.trainers import Fitted, save_model, trainer_args
 
 __all__ = [
     "RENDER_VERSION",
@@ -320,7 +320,7 @@ def fit(config: TrainConfig, device: str) -> Fitted:
     from datasets import Dataset
     from trl import RewardConfig, RewardTrainer
 
-    from medagentgym.training.models import load_tokenizer, lora_config, save_for_inference, use_bf16
+    from medagentgym.training.models import load_tokenizer, lora_config
 
     runs = config.verifier.runs
     if not runs:
@@ -344,23 +344,8 @@ def fit(config: TrainConfig, device: str) -> Fitted:
     held_rows = [r for r in rows if r["sample_id"] in held]
 
     model = _load_classifier(config, device, tokenizer.pad_token_id)
-    settings: dict[str, Any] = {
-        "output_dir": str(Path(config.output_dir) / "checkpoints"),
-        "max_steps": config.max_steps,
-        "learning_rate": config.learning_rate,
-        "per_device_train_batch_size": config.batch_size,
-        "gradient_accumulation_steps": config.gradient_accumulation_steps,
-        "logging_steps": config.logging_steps,
-        "seed": config.seed,
-        "bf16": use_bf16(config, device),
-        "use_cpu": device == "cpu",
-        "save_strategy": "no",
-        "report_to": [],
-        "dataloader_num_workers": 0,
-    }
-    settings.update(config.trainer)  # the config file's [trainer] table has the last word...
-    settings["max_length"] = None  # ...except here: pairs are already cut to max_length, head and tail kept
-    args = RewardConfig(**settings)
+    # pairs are already cut to max_length (head and tail kept): the trainer must not cut them again
+    args = trainer_args(RewardConfig, config, device, final={"max_length": None})
     dataset = Dataset.from_list([{"chosen_ids": r["chosen_ids"], "rejected_ids": r["rejected_ids"]} for r in train_rows])
     trainer = RewardTrainer(
         model=model,
@@ -375,7 +360,7 @@ def fit(config: TrainConfig, device: str) -> Fitted:
     batch = max(1, config.batch_size)
     train_accuracy = _pair_accuracy(trained, tokenizer.pad_token_id, train_rows, batch, device)
     held_accuracy = _pair_accuracy(trained, tokenizer.pad_token_id, held_rows, batch, device)
-    out = save_for_inference(trained, tokenizer, model_dir(config))
+    out = save_model(trained, tokenizer, config)
     (out / METADATA_FILE).write_text(
         json.dumps({"render_version": RENDER_VERSION, "max_length": config.max_length}, indent=2) + "\n",
         encoding="utf-8",
