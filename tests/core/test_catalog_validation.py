@@ -22,7 +22,7 @@ def test_oracle_scores_one_on_every_test_sample() -> None:
 def test_wrong_answers_score_zero_across_the_catalog(sandbox_server) -> None:
     env = MedAgentEnv(sandbox=sandbox_server)
     try:
-        samples = list(select_samples(Selection(splits=["test", "train"], limit_per_category=5)))
+        samples = list(select_samples(Selection(splits=["test", "train"], limit_per_category=3)))
         policy = WrongAnswerPolicy()
         for sample in samples:
             trajectory = run_episode(env, policy, sample, run_id="wrong")

@@ -4,15 +4,14 @@ Each test writes a small export by hand (JSON-text episodes, one tool-call episo
 and trains through ``training.trainers.train``, the path the CLI takes. They check what a user
 relies on: a finite logged loss, the record files, a saved model the transformers policy loads
 and that answers, LoRA and full fine-tuning, a loss mask that covers the agent's turns only,
-DPO's reward logs, and one-line errors for bad configs and bad files. The slow test trains the
-embedded SmolLM2-135M for two steps and reports the seconds per step.
+DPO's reward logs, and one-line errors for bad configs and bad files. The embedded SmolLM2-135M
+is trained through the whole chain in ``test_chain.py``.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import time
 from pathlib import Path
 from typing import Any
 
@@ -352,25 +351,3 @@ def test_example_configs_validate(name: str) -> None:
         assert config.bf16 and config.device == "cuda"
         assert config.model == ("models/Qwen2.5-7B-Instruct" if config.kind == "sft" else "training-runs/qwen2.5-7b-sft/model")
         assert config.lora is None or config.lora.r == 64
-
-
-@pytest.mark.slow
-def test_sft_on_smollm2_two_steps(tmp_path: Path) -> None:
-    from medagentgym.policies.embedded_model import EmbeddedModelError
-
-    try:
-        from medagentgym.training.models import resolve_model
-
-        resolve_model("smollm2")
-    except EmbeddedModelError as exc:
-        pytest.skip(f"embedded model unavailable: {exc}")
-    rows = [_json_episode(f"toy/count/train/0/{i}", i) for i in range(4)] + [_tool_episode("toy/bmi/train/0/0")]
-    data = _write(tmp_path / "sft.jsonl", rows)
-    started = time.perf_counter()
-    result = train(_config("sft", "smollm2", data, tmp_path / "run", learning_rate=1e-4))
-    elapsed = time.perf_counter() - started
-    log = json.loads((tmp_path / "run" / "log_history.json").read_text())
-    assert result.steps == 2 and all(math.isfinite(x) for x in _losses(log))
-    runtime = next(entry["train_runtime"] for entry in log if "train_runtime" in entry)
-    print(f"smollm2 SFT LoRA: {runtime / 2:.1f} s/step, {elapsed:.1f} s in all (load, train, merge, save)")
-    assert (tmp_path / "run" / "model" / "model.safetensors").is_file()
