@@ -52,8 +52,17 @@ def _live_sessions(server: Any) -> int:
     return sum(1 for session in list(server._sessions) if session.alive)
 
 
-def prime(model_dir: Path, out: Path, sample: Any, replies: list[str], steps: int = 60, lr: float = 1e-2) -> Path:
-    """Copy the tiny model and teach it to answer ``sample``'s prompt with one of ``replies``."""
+def prime(
+    model_dir: Path,
+    out: Path,
+    sample: Any,
+    replies: list[str],
+    steps: int = 60,
+    lr: float = 1e-2,
+    tools: list[Any] | None = None,
+) -> Path:
+    """Copy the tiny model and teach it to answer ``sample``'s prompt with one of ``replies``
+    (with ``tools``: the prompt as TRL renders it for tool calls, the task in the user turn)."""
     import torch
     from transformers import AutoModelForCausalLM
 
@@ -63,7 +72,12 @@ def prime(model_dir: Path, out: Path, sample: Any, replies: list[str], steps: in
     shutil.copytree(model_dir, out)
     tokenizer = load_tokenizer(out)
     model = AutoModelForCausalLM.from_pretrained(out)
-    prompt = tokenizer.apply_chat_template(_prompt(sample), tokenize=False, add_generation_prompt=True)
+    messages = _prompt(sample)
+    if tools is not None:
+        from medagentgym.env.prompts import render_task
+
+        messages[1]["content"] = render_task(sample, action_format="tools")
+    prompt = tokenizer.apply_chat_template(messages, tools=tools, tokenize=False, add_generation_prompt=True)
     prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
     batches = []
     for reply in replies:
@@ -287,3 +301,54 @@ def test_grpo_step_end_to_end_with_mixed_groups(
     assert "rewards/benchmark_reward/mean" in logged[0] and "rewards/shaped_reward/mean" in logged[0]
     assert (tmp_path / "run" / "model" / "config.json").exists()
     print(f"GRPO step (tiny model, 4 episodes x 2 turns): {seconds:.1f} s, data {result.data}")
+
+
+@pytest.mark.slow
+def test_grpo_step_with_tool_calls_through_environment_factory(
+    tiny_model_dir: Path, bmi_sample: Any, tmp_path: Path, world_cache: Path
+) -> None:
+    """The tools path end to end: TRL's own tool-calling loop calls ``MedAgentGymToolEnv``'s
+    methods, ``get_reward`` scores each rollout, and a group of right and wrong submissions gives a
+    non-zero loss."""
+    import inspect
+    import json
+
+    from medagentgym.training.config import GRPOSettings, TrainConfig
+    from medagentgym.training.trainers import train
+
+    def call(answer: Any) -> str:
+        body = json.dumps({"name": "submit", "arguments": {"answer": answer}})
+        return f"<tool_call>\n{body}\n</tool_call>"
+
+    from medagentgym.integrations.trl import MedAgentGymToolEnv
+
+    env = MedAgentGymToolEnv({bmi_sample.id: bmi_sample})
+    members = inspect.getmembers(type(env), predicate=inspect.isfunction)  # what TRL offers as tools
+    tools = [getattr(env, n) for n, _ in members if not n.startswith("_") and n not in ("reset", "get_reward")]
+    replies = [call(bmi_sample.target.value), call(12)]
+    model = prime(tiny_model_dir, tmp_path / "primed", bmi_sample, replies, steps=120, lr=3e-3, tools=tools)
+    config = TrainConfig(
+        kind="grpo",
+        model=str(model),
+        output_dir=str(tmp_path / "run"),
+        max_steps=1,
+        batch_size=4,
+        learning_rate=1e-3,
+        lora=None,
+        grpo=GRPOSettings(
+            datasets=["medcalcbench"],
+            categories=["bmi"],
+            limit_per_category=1,
+            num_generations=4,
+            max_turns=2,
+            max_new_tokens=48,
+            action_format="tools",
+        ),
+    )
+    result = train(config)
+    assert result.status == "ok" and result.steps == 1
+    logged = [entry for entry in json.loads((tmp_path / "run" / "log_history.json").read_text()) if "loss" in entry]
+    assert logged and "rewards/MedAgentGymToolEnv/mean" in logged[0], logged
+    assert logged[0]["tools/call_frequency"] > 0, logged[0]
+    assert 0.0 < logged[0]["rewards/MedAgentGymToolEnv/mean"] < 1.0, logged[0]
+    assert logged[0]["loss"] != 0.0
