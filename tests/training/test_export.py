@@ -171,25 +171,30 @@ def test_dpo_prompt_is_a_shared_prefix_and_sides_are_single_differing_messages(
 ) -> None:
     manifest = export_dpo(list(real_runs.values()), tmp_path)
     rows = _rows(tmp_path / manifest.file)
-    episodes = {
-        (name.split("_")[0], name.split("_")[1], t.sample_id): t
-        for name, run in real_runs.items()
-        for t in load_run(run)
-        if t.epoch == 0
-    }
+    episodes: dict[tuple[str, str, str], list[Any]] = {}
+    for name, run in real_runs.items():
+        for t in load_run(run):  # every epoch: the pair may use any of a sample's successes
+            episodes.setdefault((name.split("_")[0], name.split("_")[1], t.sample_id), []).append(t)
     assert len(rows) == 4
     for row in rows:
         fmt = "tools" if "tool_calls" in row["chosen"][0] else "json"
-        good = episodes[(fmt, "oracle", row["sample_id"])]
-        bad = episodes[(fmt, "wrong", row["sample_id"])]
         n = len(row["prompt"])
-        assert row["prompt"] == _as_exported(good.messages[:n])
+        good = [
+            t
+            for t in episodes[(fmt, "oracle", row["sample_id"])]
+            if row["prompt"] == _as_exported(t.messages[:n]) and row["chosen"] == _as_exported(t.messages[n : n + 1])
+        ]
+        assert good, "the prompt and chosen message are not a recorded success's prefix and next turn"
+        bad = [
+            t
+            for t in episodes[(fmt, "wrong", row["sample_id"])]
+            if row["rejected"] == _as_exported(t.messages[n : n + 1])
+        ]
+        assert bad, "the rejected message is not a recorded failure's turn"
         # the failure's prefix is the same up to the sandbox's elapsed time and call ids
-        assert _strip(row["prompt"]) == _strip(_as_exported(bad.messages[:n]))
+        assert _strip(row["prompt"]) == _strip(_as_exported(bad[0].messages[:n]))
         assert len(row["chosen"]) == len(row["rejected"]) == 1
         assert row["chosen"][0]["role"] == row["rejected"][0]["role"] == "assistant"
-        assert row["chosen"] == _as_exported(good.messages[n : n + 1])
-        assert row["rejected"] == _as_exported(bad.messages[n : n + 1])
         assert _strip(row["chosen"]) != _strip(row["rejected"])
 
 
