@@ -212,7 +212,7 @@ def test_unknown_prompt_and_test_split_are_refused(bmi_sample: Any, python_model
     with pytest.raises(RolloutError, match="not in the training set"):
         rollout([[{"role": "user", "content": "an unknown task"}]] * 2, _trainer(python_model))
     test_sample = bmi_sample.model_copy(update={"split": "test", "id": "medcalcbench/bmi/test/0/0"})
-    with pytest.raises(RolloutError, match="train samples only"):
+    with pytest.raises(RolloutError, match="only 'train' samples"):
         make_rollout_func({test_sample.id: test_sample}, num_generations=2, max_turns=1, max_new_tokens=8, temperature=1.0)
 
 

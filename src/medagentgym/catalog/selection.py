@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import overload
 from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
@@ -92,7 +93,38 @@ def find_sample(sample_id: str, samples_file: Path | None = None) -> Sample:
     dataset, category, split, seed, index = parts
     if split not in SPLITS:
         raise KeyError(f"unknown split {split!r} in {sample_id!r}")
+    if not (seed.isdigit() and index.isdigit()):
+        raise KeyError(f"{sample_id!r}: seed and index must be non-negative integers")
     ds = get_dataset(dataset)
     if category not in {c.name for c in ds.categories()}:
         raise KeyError(f"dataset {dataset!r} has no category {category!r}")
     return ds.generate(category, split, int(index), int(seed))  # type: ignore[arg-type]
+
+
+class SelectedSamples(Sequence[Sample]):
+    """The samples of a Selection, generated on first use and then kept.
+
+    Lets ``gymnasium.make(...)`` (and a server's env factory) return at once: the samples of a whole
+    dataset are only generated when the first episode needs one.
+    """
+
+    def __init__(self, selection: Selection) -> None:
+        self.selection = selection
+        self._samples: list[Sample] | None = None
+
+    def _all(self) -> list[Sample]:
+        if self._samples is None:
+            self._samples = list(select_samples(self.selection))
+            if not self._samples:
+                raise ValueError(f"the selection has no samples: {self.selection.model_dump(exclude_defaults=True)}")
+        return self._samples
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    @overload
+    def __getitem__(self, index: int) -> Sample: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Sample]: ...
+    def __getitem__(self, index: int | slice) -> Sample | Sequence[Sample]:
+        return self._all()[index]

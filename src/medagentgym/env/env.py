@@ -20,6 +20,7 @@ the next ``execute_python``), so agent code can parse them.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import sqlite3
 import time
@@ -31,6 +32,7 @@ from gymnasium import spaces
 from pydantic import BaseModel, Field
 
 from medagentgym.catalog.sample import Resource, Sample, Target
+from medagentgym.catalog.selection import SelectedSamples
 from medagentgym.codetests import read_session_file, run_function_tests, run_namespace_tests
 from medagentgym.env.actions import (
     Action,
@@ -51,11 +53,11 @@ from medagentgym.env.actions import (
     tool_schemas,
 )
 from medagentgym.env.inspect import DatabaseInspector, InspectionError, ResourceInspector
-from medagentgym.env.prompts import render_followup, render_task
+from medagentgym.env.prompts import render_followup, render_task, system_prompt
 from medagentgym.fhir import FhirEndpoint, FhirResponse, FhirStoreError, open_endpoint
 from medagentgym.fhir.service import reason
 from medagentgym.runs.schema import EpisodeStatus, StepRecord
-from medagentgym.sandbox import SandboxServer, Session
+from medagentgym.sandbox import SandboxServer, Session, shared_server
 from medagentgym.sandbox.results import ExecResult
 from medagentgym.scoring import AnswerParseError, Score, combine_scores, score_answer
 from medagentgym.scoring.code_tests import CaseResult, splice_submission
@@ -106,9 +108,19 @@ class _AnyText(spaces.Text):
 
 
 class MedAgentEnv(gym.Env[str, Any]):
-    """One biomedical coding task per episode, run in an isolated, stateful sandbox session."""
+    """One biomedical coding task per episode, run in an isolated, stateful sandbox session.
 
-    metadata = {"render_modes": ["ansi"]}
+    ``reset`` picks the sample (``options={"sample": Sample}`` or ``{"sample_id": "..."}``, else
+    one of ``samples`` drawn with the seed) and returns the task text; ``info["messages"]`` holds
+    the system and task messages a chat model starts from, and ``info["tools"]`` the tool
+    definitions when ``action_format="tools"``, so a library user never rebuilds the prompt.
+
+    Without a ``sandbox`` the env uses the process's shared server (``sandbox.shared_server``):
+    many envs in one process share one fork-server, and ``close`` leaves it running for the others.
+    ``areset`` / ``astep`` run the blocking calls in a worker thread for asyncio callers.
+    """
+
+    metadata = {"render_modes": ["ansi"], "render_fps": 1}
 
     def __init__(
         self,
@@ -119,12 +131,12 @@ class MedAgentEnv(gym.Env[str, Any]):
         render_mode: str | None = None,
     ) -> None:
         self.config = config or EnvConfig()
-        self.samples = list(samples)
+        # a lazy selection stays lazy (generated at the first reset that draws from it)
+        self.samples: Sequence[Sample] = samples if isinstance(samples, SelectedSamples) else list(samples)
         self.render_mode = render_mode
         self.observation_space = _AnyText(max_length=MAX_TEXT)
         self.action_space = _AnyText(max_length=MAX_TEXT)
         self._sandbox = sandbox
-        self._owns_sandbox = sandbox is None
         self._inspectors: dict[str, DatabaseInspector] = {}
         self._session: Session | None = None
         self.sample: Sample | None = None
@@ -163,7 +175,7 @@ class MedAgentEnv(gym.Env[str, Any]):
     @property
     def sandbox(self) -> SandboxServer:
         if self._sandbox is None:
-            self._sandbox = SandboxServer()
+            self._sandbox = shared_server()
         return self._sandbox
 
     @property
@@ -182,6 +194,8 @@ class MedAgentEnv(gym.Env[str, Any]):
         super().reset(seed=seed)
         options = options or {}
         sample = options.get("sample")
+        if sample is None and options.get("sample_id") is not None:
+            sample = self._find_sample(options["sample_id"])
         if sample is None:
             if not self.samples:
                 raise ValueError("reset needs options={'sample': Sample} or samples given to the env")
@@ -214,7 +228,39 @@ class MedAgentEnv(gym.Env[str, Any]):
             debug_hint=self.config.enable_debug_hint,
             fhir_base_url=self._fhir.base_url if self._fhir is not None else None,
         )
-        return clean_text(observation), self._info(None)
+        observation = clean_text(observation)
+        info = self._info(None)
+        info["messages"] = [
+            {"role": "system", "content": clean_text(system_prompt(sample))},
+            {"role": "user", "content": observation},
+        ]
+        if self.config.action_format == "tools":
+            info["tools"] = self.tools()
+        return observation, info
+
+    async def areset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[str, dict[str, Any]]:
+        """``reset`` in a worker thread (it may build a session's store copy: keep the loop free)."""
+        return await asyncio.to_thread(lambda: self.reset(seed=seed, options=options))
+
+    async def astep(self, action: Any) -> tuple[str, float, bool, bool, dict[str, Any]]:
+        """``step`` in a worker thread: agent code runs for up to ``step_timeout_s`` in the sandbox."""
+        return await asyncio.to_thread(self.step, action)
+
+    def _find_sample(self, sample_id: Any) -> Sample:
+        """A sample by id: among the env's samples first, else regenerated from the id."""
+        if not isinstance(sample_id, str):
+            raise TypeError("options['sample_id'] must be a string")
+        for known in self.samples:
+            if known.id == sample_id:
+                return known
+        from medagentgym.catalog.selection import find_sample
+
+        try:
+            return find_sample(sample_id)
+        except KeyError as exc:
+            raise ValueError(f"unknown sample {sample_id!r}: {exc.args[0] if exc.args else exc}") from None
 
     def step(self, action: Any) -> tuple[str, float, bool, bool, dict[str, Any]]:
         if self.sample is None:
@@ -280,17 +326,16 @@ class MedAgentEnv(gym.Env[str, Any]):
         self._close_fhir()
 
     def render(self) -> str | None:
-        if self.render_mode != "ansi" or not self.steps:
+        if self.render_mode != "ansi":
             return None
+        if not self.steps:
+            return f"sample {self.sample.id}: no step yet" if self.sample is not None else "not reset"
         last = self.steps[-1]
         return f"turn {last.index}: {last.action}\n{last.observation}"
 
     def close(self) -> None:
         self._close_session()
         self._close_fhir()
-        if self._owns_sandbox and self._sandbox is not None:
-            self._sandbox.close()
-            self._sandbox = None
         super().close()
 
     # -- internals -----------------------------------------------------------------------------

@@ -28,7 +28,6 @@ Why it is built this way:
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -38,45 +37,26 @@ from typing import Any
 from medagentgym.catalog.sample import Sample
 from medagentgym.env.env import EnvConfig, MedAgentEnv
 from medagentgym.env.prompts import render_task, system_prompt
-from medagentgym.runs.schema import StepRecord
-from medagentgym.sandbox import SandboxServer
+from medagentgym.integrations.common import (
+    ChatTurns,
+    IntegrationError,
+    benchmark_value,
+    require_split,
+    resolve_sample,
+    shaping_score,
+)
+from medagentgym.integrations.tokens import MIN_TURN_TOKENS, TokenTrace
+from medagentgym.sandbox import SandboxServer, shared_server
 
-#: The fewest new tokens a turn is worth starting with; below it the episode stops (length cap).
-MIN_TURN_TOKENS = 8
 #: Tokens the chat template spends around one observation turn (role headers, end markers).
 TEMPLATE_ROOM = 32
-_MARKER = "\u2063MEDAGENTGYM-END-OF-TURN\u2063"
 
 
-class RolloutError(ValueError):
+class RolloutError(IntegrationError):
     """A prompt or dataset row the rollout cannot play (unknown task text, a non-train sample)."""
 
 
 # -- rewards ----------------------------------------------------------------------------------
-
-
-def shaping_score(steps: Sequence[StepRecord], submitted: bool, weight: float) -> float:
-    """The shaped reward of one episode: ``weight`` times the mean of three parts in [0, 1].
-
-    The parts are the share of turns whose output parsed as an action, whether any code or SQL
-    ran without error, and whether an answer was submitted. At most ``weight``, so shaping stays
-    below one correct answer; it is reported apart and never changes the benchmark score.
-    """
-    if not steps:
-        return 0.0
-    parsed = sum(step.action is not None for step in steps) / len(steps)
-    ran = any(step.execution is not None and step.execution.status == "ok" for step in steps)
-    return weight * (parsed + float(ran) + float(submitted)) / 3.0
-
-
-def episode_benchmark(env: MedAgentEnv) -> float | None:
-    """The env's benchmark reward for its episode: the score if it ended normally, else 0.0;
-    ``None`` after an infrastructure failure (not the model's fault, so not a wrong answer)."""
-    if env.status == "infra_error":
-        return None
-    if env.status == "ok" and env.score is not None:
-        return float(env.score.value)
-    return 0.0
 
 
 def benchmark_reward(
@@ -157,31 +137,10 @@ class EpisodeLog:
 
 def require_train_split(samples: Iterable[Sample]) -> None:
     """Refuse any sample that is not from the train split (test data must never train a model)."""
-    for sample in samples:
-        if sample.split != "train":
-            raise RolloutError(f"sample {sample.id} is from the {sample.split!r} split; RL trains on train samples only")
-
-
-_SHARED_SANDBOX: SandboxServer | None = None
-_SHARED_LOCK = threading.Lock()
-
-
-def shared_sandbox() -> SandboxServer:
-    """One sandbox server per process for every rollout that was not given one (closed at exit)."""
-    global _SHARED_SANDBOX
-    with _SHARED_LOCK:
-        if _SHARED_SANDBOX is None:
-            _SHARED_SANDBOX = SandboxServer()
-            atexit.register(close_shared_sandbox)
-        return _SHARED_SANDBOX
-
-
-def close_shared_sandbox() -> None:
-    global _SHARED_SANDBOX
-    with _SHARED_LOCK:
-        server, _SHARED_SANDBOX = _SHARED_SANDBOX, None
-    if server is not None:
-        server.close()
+    try:
+        require_split(samples, "train")
+    except IntegrationError as exc:
+        raise RolloutError(str(exc)) from None
 
 
 def task_text(prompt: Sequence[Mapping[str, Any]] | str) -> str:
@@ -214,23 +173,10 @@ def build_prompt_index(rows: Iterable[tuple[Sequence[Mapping[str, Any]] | str, s
 class _Episode:
     sample: Sample
     env: MedAgentEnv
-    prompt_ids: list[int] = field(default_factory=list)
-    completion: list[int] = field(default_factory=list)
-    mask: list[int] = field(default_factory=list)
-    logprobs: list[float] = field(default_factory=list)
+    trace: TokenTrace = field(default_factory=TokenTrace)
     status: str | None = None
     done: bool = False
     turns: int = 0
-
-    def add(self, ids: Sequence[int], logprobs: Sequence[float] | None) -> None:
-        """Append tokens: the model's (with their sampling logprobs) or the template's (masked)."""
-        self.completion.extend(ids)
-        if logprobs is None:
-            self.mask.extend([0] * len(ids))
-            self.logprobs.extend([0.0] * len(ids))
-        else:
-            self.mask.extend([1] * len(ids))
-            self.logprobs.extend(float(v) for v in logprobs)
 
     def finish(self, status: str | None) -> None:
         self.done = True
@@ -275,14 +221,14 @@ class EnvRollout:
         )
         self._sandbox = sandbox
         self._prompt_index = dict(prompt_index) if prompt_index is not None else None
-        self._suffix_cache: dict[int, tuple[str, str]] = {}
+        self._turns_cache: dict[int, ChatTurns] = {}
         self.log = EpisodeLog(num_generations)
         self.open_envs = 0  # environments created and not yet closed (0 between calls)
 
     @property
     def sandbox(self) -> SandboxServer:
         if self._sandbox is None:
-            self._sandbox = shared_sandbox()
+            self._sandbox = shared_server()
         return self._sandbox
 
     # -- TRL's entry point --
@@ -299,7 +245,7 @@ class EnvRollout:
                 episodes.append(_Episode(sample=sample, env=env))
                 task, _ = env.reset(options={"sample": sample})
                 messages = [{"role": "system", "content": _system_text(prompt, sample)}, {"role": "user", "content": task}]
-                episodes[-1].prompt_ids = _encode(tokenizer, _render(tokenizer, messages, generation_prompt=True))
+                episodes[-1].trace.prompt_ids = self._chat_turns(tokenizer).prompt_ids(messages)
             with _generation_model(trainer) as model:
                 while True:
                     active = [e for e in episodes if not e.done]
@@ -340,16 +286,16 @@ class EnvRollout:
         return self.samples_by_id[sample_id]
 
     def _play_turn(self, model: Any, tokenizer: Any, active: list[_Episode]) -> None:
-        budgets = [min(self.max_new_tokens, self.max_completion_length - len(e.completion)) for e in active]
+        budgets = [min(self.max_new_tokens, self.max_completion_length - len(e.trace.response_ids)) for e in active]
         outputs = generate_turns(
             model,
             tokenizer,
-            [e.prompt_ids + e.completion for e in active],
+            [e.trace.ids for e in active],
             budgets,
             temperature=self.temperature,
         )
         for episode, (ids, logprobs, ended) in zip(active, outputs, strict=True):
-            episode.add(ids, logprobs)
+            episode.trace.add_model(ids, logprobs)
             episode.turns += 1
             text = tokenizer.decode(ids, skip_special_tokens=True)
             try:
@@ -361,42 +307,23 @@ class EnvRollout:
                 episode.finish(None)
                 continue
             suffix = self._observation_ids(tokenizer, observation, ended)
-            room = self.max_completion_length - len(episode.completion) - len(suffix)
+            room = self.max_completion_length - len(episode.trace.response_ids) - len(suffix)
             if room < MIN_TURN_TOKENS:
                 episode.finish("max_length")
                 continue
-            episode.add(suffix, None)
+            episode.trace.add_env(suffix)
 
     def _observation_ids(self, tokenizer: Any, observation: str, ended: bool) -> list[int]:
         """Tokens that close the model's turn (if it did not), carry the observation as a user
         turn, and open the next assistant turn, all as the chat template renders them."""
-        ids = _encode(tokenizer, observation)
-        if len(ids) > self.max_observation_tokens:
-            observation = tokenizer.decode(ids[: self.max_observation_tokens], skip_special_tokens=True)
-            observation += f"\n...[observation clipped to {self.max_observation_tokens} tokens]"
-        closing, between = self._template_parts(tokenizer)
-        text = ("" if ended else closing) + between.replace(_MARKER, observation)
-        return _encode(tokenizer, text)
+        return self._chat_turns(tokenizer).observation_ids(observation, ended)
 
-    def _template_parts(self, tokenizer: Any) -> tuple[str, str]:
-        """(what ends an assistant turn, what follows up to the next assistant turn with a
-        placeholder for the observation), read off the chat template once per tokenizer."""
-        cached = self._suffix_cache.get(id(tokenizer))
-        if cached is not None:
-            return cached
-        reply, observation = "\u2063R\u2063", _MARKER
-        messages = [
-            {"role": "user", "content": "task"},
-            {"role": "assistant", "content": reply},
-            {"role": "user", "content": observation},
-        ]
-        full = _render(tokenizer, messages, generation_prompt=True)
-        after = full[full.index(reply) + len(reply) :]
-        eos = tokenizer.eos_token or ""
-        closing = eos if eos and after.startswith(eos) else ""
-        parts = (closing, after[len(closing) :])
-        self._suffix_cache[id(tokenizer)] = parts
-        return parts
+    def _chat_turns(self, tokenizer: Any) -> ChatTurns:
+        turns = self._turns_cache.get(id(tokenizer))
+        if turns is None:
+            turns = ChatTurns(tokenizer, max_observation_tokens=self.max_observation_tokens)
+            self._turns_cache[id(tokenizer)] = turns
+        return turns
 
     def _close_all(self, episodes: list[_Episode]) -> None:
         for episode in episodes:
@@ -419,14 +346,14 @@ class EnvRollout:
             "status": [],
         }
         for episode in episodes:
-            benchmark = None if episode.status == "infra_error" else episode_benchmark(episode.env)
+            benchmark = None if episode.status == "infra_error" else benchmark_value(episode.env)
             shaped = None
             if benchmark is not None:
                 shaped = shaping_score(episode.env.steps, episode.env.submitted, self.shaped_weight) if self.shaped else 0.0
-            out["prompt_ids"].append(episode.prompt_ids)
-            out["completion_ids"].append(episode.completion)
-            out["logprobs"].append(episode.logprobs)
-            out["env_mask"].append(episode.mask)
+            out["prompt_ids"].append(episode.trace.prompt_ids)
+            out["completion_ids"].append(episode.trace.response_ids)
+            out["logprobs"].append(episode.trace.logprobs)
+            out["env_mask"].append(episode.trace.response_mask)
             out["episode_reward"].append(benchmark)
             out["shaped_reward"].append(shaped)
             out["sample_id"].append(episode.sample.id)
@@ -437,8 +364,8 @@ class EnvRollout:
                 benchmark=benchmark,
                 shaped=shaped if self.shaped else None,
                 turns=episode.turns,
-                completion_tokens=len(episode.completion),
-                model_tokens=sum(episode.mask),
+                completion_tokens=len(episode.trace.response_ids),
+                model_tokens=episode.trace.model_tokens,
             )
         return out
 
@@ -557,14 +484,6 @@ def generate_turns(
     return results
 
 
-def _render(tokenizer: Any, messages: list[dict[str, Any]], *, generation_prompt: bool) -> str:
-    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=generation_prompt)
-
-
-def _encode(tokenizer: Any, text: str) -> list[int]:
-    return list(tokenizer(text, add_special_tokens=False)["input_ids"])
-
-
 def _system_text(prompt: Any, sample: Sample) -> str:
     if not isinstance(prompt, str):
         for message in prompt:
@@ -614,7 +533,7 @@ class MedAgentGymToolEnv:
         sample = self._find(sample_id)
         require_train_split([sample])
         self._end()
-        self._env = MedAgentEnv(config=self._config, sandbox=self._sandbox or shared_sandbox())
+        self._env = MedAgentEnv(config=self._config, sandbox=self._sandbox)
         self._logged = False
         task, _ = self._env.reset(options={"sample": sample})
         return task
@@ -637,7 +556,7 @@ class MedAgentGymToolEnv:
     # -- read by the reward functions (private: TRL turns every public method into a tool) --
 
     def _benchmark(self) -> float | None:
-        return None if self._env is None else episode_benchmark(self._env)
+        return None if self._env is None else benchmark_value(self._env)
 
     def _shaped(self) -> float:
         if self._env is None:
@@ -787,17 +706,10 @@ class MedAgentGymToolEnv:
         return observation
 
     def _find(self, sample_id: str) -> Sample:
-        if self._samples is not None:
-            sample = self._samples.get(sample_id)
-            if sample is None:
-                raise RolloutError(f"sample {sample_id} is not among this environment's samples")
-            return sample
-        from medagentgym.catalog.selection import find_sample
-
         try:
-            return find_sample(sample_id)
-        except KeyError as exc:
-            raise RolloutError(f"unknown sample {sample_id}: {exc}") from None
+            return resolve_sample(sample_id, self._samples)
+        except IntegrationError as exc:
+            raise RolloutError(str(exc)) from None
 
     def _end(self) -> None:
         if self._env is not None:

@@ -27,7 +27,6 @@ from pydantic import BaseModel, Field
 from medagentgym.catalog.sample import Sample
 from medagentgym.catalog.splits import stable_hash
 from medagentgym.env.env import EnvConfig, MedAgentEnv
-from medagentgym.env.prompts import system_prompt
 from medagentgym.policies.base import Policy, PolicyError, PolicyReply
 from medagentgym.rollout.progress import ProgressDisplay
 from medagentgym.runs.schema import Timing, TokenUsage, Trajectory
@@ -105,15 +104,13 @@ async def run_episode_async(
     started_at, started = now_iso(), time.perf_counter()
     deadline = None if max_episode_s is None else started + max_episode_s
     agent = policy.start_episode(sample, seed=seed)
-    observation, _ = await loop.run_in_executor(
+    _, reset_info = await loop.run_in_executor(
         executor, lambda: env.reset(seed=seed, options={"sample": sample})
     )
-    # after reset: the tools depend on the sample (FHIR actions only where it has a record store)
-    tools = env.tools() if env.config.action_format == "tools" else None
-    messages: list[dict[str, Any]] = [
-        {"role": "system", "content": clean_text(system_prompt(sample))},
-        {"role": "user", "content": observation},
-    ]
+    # the env's opening messages (system + task) and, after reset, its tools (the FHIR actions
+    # only where the sample has a record store)
+    tools = reset_info.get("tools")
+    messages: list[dict[str, Any]] = [dict(m) for m in reset_info["messages"]]
     usage = TokenUsage()
     status: str | None = None
     error: str | None = None

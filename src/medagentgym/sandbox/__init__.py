@@ -12,6 +12,7 @@ from medagentgym.sandbox.client import SandboxError, SandboxServer, Session, Ses
 from medagentgym.sandbox.hardening import DEFAULT_LAYERS, ChildContext, HardeningLayer, LayerUnavailable
 from medagentgym.sandbox.limits import SandboxLimits
 from medagentgym.sandbox.results import ExecResult, ExecStatus
+from medagentgym.sandbox.shared import close_shared_server, shared_server
 
 __all__ = [
     "DEFAULT_LAYERS",
@@ -25,4 +26,6 @@ __all__ = [
     "SandboxServer",
     "Session",
     "SessionClosedError",
+    "close_shared_server",
+    "shared_server",
 ]

@@ -417,6 +417,15 @@ class SandboxServer:
     def running(self) -> bool:
         return self._handle is not None and not self._closed and self._handle.proc.poll() is None
 
+    @property
+    def started(self) -> bool:
+        """True once the server process was launched (it may have died since: see ``running``)."""
+        return self._handle is not None
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     # -- sessions --------------------------------------------------------------------------
 
     def open_session(
