@@ -7,6 +7,4 @@ __version__ = "0.1.0"
 # gymnasium ids (``gymnasium.make("medagentgym:MedAgentGym-v0")``); only when gymnasium is already
 # loaded, so the sandbox's processes and the CLI do not import it for nothing.
 if "gymnasium" in _sys.modules:
-    from medagentgym.integrations.registration import register_envs as _register_envs
-
-    _register_envs()
+    import medagentgym.env  # noqa: F401  (registers the ids)

@@ -28,6 +28,7 @@ from medagentgym.catalog.selection import (
     select_samples,
 )
 from medagentgym.env.env import EnvConfig
+from medagentgym.integrations.serve_command import serve_command
 from medagentgym.paths import cache_dir
 from medagentgym.training.commands import export_app, train_app
 from medagentgym.untrusted import clean_json, clean_text, model_json
@@ -43,6 +44,7 @@ app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(fhir_app, name="fhir")
 app.add_typer(export_app, name="export")
 app.add_typer(train_app, name="train")
+app.command("serve")(serve_command)
 # Piped output (logs, CI) gets a width that fits the report tables instead of rich's 80 columns.
 console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 120)
 err = Console(stderr=True, soft_wrap=True)

@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 
 import gymnasium
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-import medagentgym  # noqa: F401  (registers the ids: gymnasium is already imported)
+import medagentgym.env  # noqa: F401  (registers the ids)
 from medagentgym.catalog.registry import dataset_names
 from medagentgym.catalog.selection import find_sample
 from medagentgym.env.env import EnvConfig, MedAgentEnv
-from medagentgym.integrations.registration import BUILTIN_DATASETS, ENV_ID, dataset_env_id
+from medagentgym.env.registration import (
+    BUILTIN_DATASETS,
+    ENV_ID,
+    dataset_env_id,
+)
 from medagentgym.sandbox import shared_server
 
 SAMPLE_ID = "medcalcbench/bmi/train/0/0"
@@ -60,6 +66,21 @@ def test_module_prefixed_id_and_per_dataset_id_with_tools() -> None:
         assert "42" in observation
     finally:
         env.close()
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        "import gymnasium as g; import medagentgym; g.make('MedAgentGym-v0', dataset='medcalcbench')",
+        "import gymnasium as g; g.make('medagentgym:MedAgentGym/medcalcbench-v0')",
+        # the package imported before gymnasium: the env module's form still registers
+        "import medagentgym.catalog; import gymnasium as g; g.make('medagentgym.env:MedAgentGym-v0', dataset='npowerai')",
+        "from medagentgym.env import MedAgentEnv; import gymnasium as g; g.make('MedAgentGym-v0', dataset='eicu')",
+    ],
+)
+def test_the_ids_resolve_in_a_fresh_interpreter(script: str) -> None:
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
 
 
 @pytest.mark.parametrize(

@@ -21,18 +21,18 @@ import pytest
 
 inspect_ai = pytest.importorskip("inspect_ai")
 
-from inspect_ai import eval as inspect_eval  # noqa: E402
-from inspect_ai.log import EvalLog  # noqa: E402
-from inspect_ai.model import ModelOutput, ModelUsage, get_model  # noqa: E402
+from inspect_ai import eval as inspect_eval
+from inspect_ai.log import EvalLog
+from inspect_ai.model import ModelOutput, ModelUsage, get_model
 
-import medagentgym.integrations.inspect_ai as adapter  # noqa: E402
-from medagentgym.catalog import AnswerType, FollowUp, Sample, Solution, Target  # noqa: E402
-from medagentgym.catalog.selection import find_sample  # noqa: E402
-from medagentgym.env.env import MedAgentEnv  # noqa: E402
-from medagentgym.integrations.common import Episode, IntegrationError  # noqa: E402
-from medagentgym.integrations.inspect_ai import medagentgym_eval_task, medagentgym_task  # noqa: E402
-from medagentgym.sandbox import ExecResult, shared_server  # noqa: E402
-from medagentgym.scoring.parsing import format_number  # noqa: E402
+import medagentgym.integrations.inspect_ai as adapter
+from medagentgym.catalog import AnswerType, FollowUp, Sample, Solution, Target
+from medagentgym.catalog.selection import find_sample
+from medagentgym.env.env import MedAgentEnv
+from medagentgym.integrations.common import Episode, IntegrationError
+from medagentgym.integrations.inspect_ai import medagentgym_eval_task, medagentgym_task
+from medagentgym.sandbox import ExecResult, shared_server
+from medagentgym.scoring.parsing import format_number
 
 BMI_ID = "medcalcbench/bmi/train/0/0"
 MODEL = "mockllm/model"
@@ -266,7 +266,7 @@ def test_concurrent_samples_and_epochs_get_one_episode_each(tmp_path: Path, epis
 def test_every_builtin_dataset_has_a_named_task() -> None:
     from inspect_ai import list_tasks
 
-    from medagentgym.integrations.registration import BUILTIN_DATASETS
+    from medagentgym.env.registration import BUILTIN_DATASETS
 
     module = Path(adapter.__file__)
     listed = list_tasks(module.name, root_dir=module.parent)

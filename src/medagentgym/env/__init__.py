@@ -12,3 +12,9 @@ __all__ = [
     "render_execution",
     "tool_schemas",
 ]
+
+# The gymnasium ids (env/registration.py): registered whenever the env is imported, so
+# ``gymnasium.make("MedAgentGym-v0")`` works after any import of the env.
+from medagentgym.env.registration import register_envs as _register_envs  # noqa: E402
+
+_register_envs()

@@ -1,11 +1,15 @@
 """gymnasium ids for MedAgentGym: ``gymnasium.make("MedAgentGym-v0", dataset=..., ...)``.
 
-gymnasium 1.x dropped plugin discovery through package entry points, so registration happens on
-import: ``import medagentgym`` registers the ids when gymnasium is already imported (as it is
-whenever ``gymnasium.make("medagentgym:MedAgentGym-v0")`` imports the package for you), and
-``import medagentgym.env`` always does. The entry points are strings, so registering costs nothing
-until ``make`` is called. ``MedAgentGym-v0`` takes the dataset as an argument; each dataset also
-has its own id, ``MedAgentGym/<dataset>-v0`` (e.g. ``MedAgentGym/mimic_iii-v0``).
+gymnasium 1.x dropped plugin discovery through package entry points, so the ids are registered on
+import: by ``medagentgym.env`` always (it imports gymnasium anyway), and by ``import medagentgym``
+when gymnasium is already loaded (as it is when ``gymnasium.make("medagentgym:MedAgentGym-v0")``
+imports the package for you). The top-level package does not import gymnasium itself, because
+the sandbox server imports it too and should stay lean. The entry points are strings, so
+registering costs nothing until ``make`` is called. ``MedAgentGym-v0`` takes the dataset as an
+argument; each dataset also has its own id, ``MedAgentGym/<dataset>-v0``.
+
+This lives with the env rather than under ``integrations/`` so that the env package can register
+its own ids without importing an adapter layer above it.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from typing import Any, Literal
 #: The id that takes the dataset as an argument.
 ENV_ID = "MedAgentGym-v0"
 NAMESPACE = "MedAgentGym"
-ENTRY_POINT = "medagentgym.integrations.registration:make_env"
+ENTRY_POINT = "medagentgym.env.registration:make_env"
 #: The built-in datasets (a test keeps this equal to the registry's names); importing the
 #: registry here would import every dataset package on ``import medagentgym``.
 BUILTIN_DATASETS = (
