@@ -35,7 +35,7 @@ import httpx
 
 from medagentgym.catalog.selection import find_sample
 from medagentgym.env.env import MedAgentEnv
-from medagentgym.integrations.server import free_socket
+from medagentgym.http_thread import free_socket
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,6 @@ import argparse
 import asyncio
 import hashlib
 import json
-import socket
-import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -36,6 +34,8 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+
+from medagentgym.http_thread import serve_in_thread
 
 HOST = "127.0.0.1"
 FAULT_KINDS = ("rate_limit", "server_error", "timeout", "malformed")
@@ -272,46 +272,13 @@ def create_app(
     return app
 
 
-def _free_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((HOST, 0))
-    return sock
-
-
 @contextmanager
 def serve_mock(app: FastAPI | None = None, /, **create_options: Any) -> Iterator[str]:
     """Serve ``app`` (or ``create_app(**create_options)``) on 127.0.0.1 at a free port in a
     background thread; yields the base URL (``http://127.0.0.1:PORT/v1``)."""
-    import uvicorn
-
     app = app if app is not None else create_app(**create_options)
-    sock = _free_socket()
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        app,
-        log_level="warning",
-        access_log=False,
-        lifespan="off",
-        timeout_graceful_shutdown=2,
-        backlog=4096,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="mock-llm", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            server.should_exit = True
-            sock.close()
-            raise RuntimeError("the mock LLM server did not start")
-        time.sleep(0.01)
-    try:
-        yield f"http://{HOST}:{port}/v1"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    with serve_in_thread(app, HOST, name="mock-llm", lifespan="off", shutdown_s=2, start_timeout_s=20) as base:
+        yield f"{base}/v1"
 
 
 def _rates(text: str | None) -> dict[str, float]:

@@ -19,13 +19,11 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from medagentgym.catalog.selection import find_sample
 from medagentgym.integrations import openrlhf as adapter
 from medagentgym.integrations import tokens as tokens_module
 from medagentgym.integrations.common import ChatTurns, Episode, IntegrationError, encode
@@ -73,33 +71,6 @@ class ScriptedEngine:
         return SimpleNamespace(
             outputs=[SimpleNamespace(token_ids=ids, text=text, finish_reason=finish, logprobs=logprobs)]
         )
-
-
-@pytest.fixture(scope="module")
-def tokenizer(tiny_model_dir: Path) -> Any:
-    from transformers import AutoTokenizer
-
-    return AutoTokenizer.from_pretrained(tiny_model_dir)
-
-
-@pytest.fixture(scope="module")
-def sample() -> Any:
-    return find_sample(SAMPLE_ID)
-
-
-@pytest.fixture
-def episodes(monkeypatch: pytest.MonkeyPatch) -> list[Episode]:
-    """Every Episode the adapter starts, to check that each one was closed."""
-    started: list[Episode] = []
-    original = tokens_module.Episode
-
-    def track(*args: Any, **kwargs: Any) -> Episode:
-        episode = original(*args, **kwargs)
-        started.append(episode)
-        return episode
-
-    monkeypatch.setattr(tokens_module, "Episode", track)
-    return started
 
 
 def execute(

@@ -21,7 +21,8 @@ from medagentgym.catalog.selection import find_sample
 from medagentgym.env.env import EnvConfig, MedAgentEnv
 from medagentgym.integrations.common import IntegrationError
 from medagentgym.integrations.remote import RemoteEnv, RemoteEnvError
-from medagentgym.integrations.server import ServeSettings, create_app, serve_in_thread
+from medagentgym.http_thread import serve_in_thread
+from medagentgym.integrations.server import ServeSettings, create_app
 
 BMI = "medcalcbench/bmi/train/0/0"
 BMI2 = "medcalcbench/bmi/train/0/1"

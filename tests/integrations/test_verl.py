@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from medagentgym.catalog.selection import find_sample
-from medagentgym.integrations import tokens as tokens_module
 from medagentgym.integrations import verl as verl_adapter
 from medagentgym.integrations.common import ChatTurns, IntegrationError, encode
 
@@ -63,33 +61,6 @@ class ScriptedServer:
         return SimpleNamespace(
             token_ids=ids, log_probs=logprobs, stop_reason="completed", num_preempted=0, extra_fields={}
         )
-
-
-@pytest.fixture(scope="module")
-def tokenizer(tiny_model_dir: Path) -> Any:
-    from transformers import AutoTokenizer
-
-    return AutoTokenizer.from_pretrained(tiny_model_dir)
-
-
-@pytest.fixture(scope="module")
-def sample() -> Any:
-    return find_sample(SAMPLE_ID)
-
-
-@pytest.fixture
-def episodes(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """Every Episode the loop starts, to check that each one was closed."""
-    started: list[Any] = []
-    original = tokens_module.Episode
-
-    def track(*args: Any, **kwargs: Any) -> Any:
-        episode = original(*args, **kwargs)
-        started.append(episode)
-        return episode
-
-    monkeypatch.setattr(tokens_module, "Episode", track)
-    return started
 
 
 def make_loop(tokenizer: Any, server: ScriptedServer, *, response_length: int = 2048, **options: Any) -> Any:
