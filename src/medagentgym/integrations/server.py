@@ -6,9 +6,9 @@
   ``DELETE .../{id}``, ``GET /v1/episodes``), answered with the same observation, reward and
   ``info`` as an in-process ``MedAgentEnv`` (``remote.RemoteEnv`` is its gymnasium client);
 - AgentGym's environment-server shape under ``/agentgym`` (``/create``, ``/step``, ``/reset``,
-  ``/observation``, ``/close``), so an ``agentenv`` env client can drive it;
+  ``/observation``, ``/close``), so an ``agentenv`` env client can drive it (``server_agentgym.py``);
 - OpenEnv's shape under ``/openenv`` (the ``/ws`` WebSocket its ``EnvClient`` speaks, and HTTP
-  ``/reset``, ``/step``, ``/state``, ``/health``).
+  ``/reset``, ``/step``, ``/state``, ``/health``; ``server_openenv.py``).
 
 Why it is built this way:
 
@@ -340,7 +340,7 @@ class Hub:
         try:
             return await self.run(lambda: self.resolve(key))
         except (IntegrationError, KeyError, IndexError) as exc:
-            raise ApiError(400, _one_line(exc)) from None
+            raise ApiError(400, one_line(exc)) from None
 
     # -- operations
 
@@ -360,7 +360,7 @@ class Hub:
             try:
                 sample = await self.run(lambda: self.resolve(key))
             except (IntegrationError, KeyError, IndexError) as exc:
-                raise ApiError(400, _one_line(exc)) from None
+                raise ApiError(400, one_line(exc)) from None
             observation, info = await self.run(lambda: env.reset(options={"sample": sample}))
         except BaseException:
             self._forget(slot, "was never opened")
@@ -452,7 +452,7 @@ class Hub:
         self.pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
     text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
     return (text.strip().splitlines() or [type(exc).__name__])[0][:300]
 
@@ -672,276 +672,13 @@ def create_app(
         await hub.close(episode_id)
         return {"episode_id": episode_id, "closed": True}
 
-    _add_agentgym(app, hub)
-    _add_openenv(app, hub)
+    from medagentgym.integrations.server_agentgym import add_agentgym_routes
+    from medagentgym.integrations.server_openenv import add_openenv_routes
+
+    add_agentgym_routes(app, hub)
+    add_openenv_routes(app, hub)
     # Starlette wraps the last-added middleware outermost: the token is checked before any body is read.
     app.add_middleware(BodyGuard, limit=settings.max_body_bytes)
     if settings.token:
         app.add_middleware(BearerAuth, token=settings.token)
     return app
-
-
-# -- AgentGym's shape -------------------------------------------------------------------------
-
-
-class AgentGymRef(BaseModel):
-    """Which environment: AgentGym's clients send ``id`` (BabyAI, TextCraft) or ``env_idx``
-    (SQLGym, WebShop), holding whatever ``/create`` returned (here ``{"id": ...}`` or the id)."""
-
-    model_config = ConfigDict(extra="allow")
-
-    id: Any = None
-    env_idx: Any = None
-
-    def episode_id(self) -> Any:
-        return _agentgym_id(self.id if self.id is not None else self.env_idx)
-
-
-class AgentGymCreate(BaseModel):
-    """Create bodies differ per AgentGym env (TextCraft sends ``commands`` and ``goal``): extra
-    keys are ignored; ``data_idx`` picks the first task (0 by default)."""
-
-    model_config = ConfigDict(extra="allow")
-
-    data_idx: int = Field(default=0, ge=0)
-
-
-class AgentGymStep(AgentGymRef):
-    action: str
-
-
-class AgentGymReset(AgentGymRef):
-    data_idx: int | None = Field(default=None, ge=0)
-    item_id: int | None = Field(default=None, ge=0)
-    session_id: int | None = Field(default=None, ge=0)
-
-    def index(self) -> int:
-        for value in (self.data_idx, self.item_id, self.session_id):
-            if value is not None:
-                return value
-        return 0
-
-
-def _agentgym_id(value: Any) -> Any:
-    if isinstance(value, dict):
-        value = value.get("id")
-    return value
-
-
-def _agentgym_score(env: MedAgentEnv) -> float:
-    if env.done and env.status == "ok" and env.score is not None:
-        return float(env.score.value)
-    return 0.0
-
-
-def _add_agentgym(app: Any, hub: Hub) -> None:
-    """AgentGym's env-server routes under ``/agentgym``: ``data_idx`` is a position in the
-    server's selection, the action is the model's raw text (the env finds the JSON action in it),
-    and every reply carries ``observation`` (``state`` too, for the clients that read that)."""
-    from fastapi import APIRouter
-
-    router = APIRouter(prefix=AGENTGYM_PREFIX, tags=["AgentGym"])
-
-    def opening(slot: Slot, observation: str, info: dict[str, Any]) -> dict[str, Any]:
-        return wire(
-            {
-                "id": slot.id,
-                "observation": observation,
-                "state": observation,
-                "reward": 0.0,
-                "score": 0.0,
-                "done": False,
-                "system_prompt": info["messages"][0]["content"],
-                "info": info,
-            }
-        )
-
-    @router.post("/create")
-    async def create(body: AgentGymCreate | None = None) -> dict[str, Any]:
-        choice = EpisodeCreate(data_idx=(body or AgentGymCreate()).data_idx)
-        slot, observation, info = await hub.open(choice, kind="agentgym")
-        return opening(slot, observation, info)
-
-    @router.post("/step")
-    async def step(body: AgentGymStep) -> dict[str, Any]:
-        slot, (observation, reward, terminated, truncated, info) = await hub.step(body.episode_id(), body.action)
-        done = bool(terminated or truncated)
-        return wire(
-            {
-                "observation": observation,
-                "state": observation,
-                "reward": float(reward),
-                "score": _agentgym_score(slot.env),
-                "done": done,
-                "info": info,
-            }
-        )
-
-    @router.post("/reset")
-    async def reset(body: AgentGymReset) -> dict[str, Any]:
-        slot, observation, info = await hub.reset(body.episode_id(), SampleChoice(data_idx=body.index()))
-        return opening(slot, observation, info)
-
-    @router.get("/observation")
-    async def observation(id: str | None = None, env_idx: str | None = None) -> str:
-        return hub.lookup(id if id is not None else env_idx).observation
-
-    @router.post("/close")
-    async def close(body: AgentGymRef) -> dict[str, Any]:
-        episode_id = body.episode_id()
-        await hub.close(episode_id)
-        return {"id": episode_id, "closed": True}
-
-    app.include_router(router)
-
-
-# -- OpenEnv's shape ---------------------------------------------------------------------------
-
-_OPENENV_CODES = {400: "VALIDATION_ERROR", 422: "VALIDATION_ERROR", 404: "SESSION_ERROR", 409: "SESSION_ERROR",
-                  503: "CAPACITY_REACHED"}
-
-
-class OpenEnvStep(BaseModel):
-    """OpenEnv's step body; ``episode_id`` (from ``/reset``) names the episode, because a stateless
-    HTTP step cannot play a multi-turn episode."""
-
-    model_config = ConfigDict(extra="allow")
-
-    action: dict[str, Any]
-    episode_id: str | None = Field(default=None, max_length=128)
-
-
-def _openenv_choice(data: dict[str, Any]) -> EpisodeCreate:
-    """OpenEnv's reset parameters as an episode request: ``seed`` is the gymnasium reset seed (a
-    draw from the server's selection); ``episode_id`` is the server's to choose, so it is not a
-    setting; other unknown keys are dropped, as OpenEnv's own server drops them."""
-    fields = set(EpisodeCreate.model_fields) - {"draw_seed"}
-    chosen = {k: v for k, v in data.items() if k in fields}
-    if data.get("seed") is not None and "sample_id" not in data and "dataset" not in data:
-        chosen["draw_seed"] = data["seed"]
-    return EpisodeCreate.model_validate(chosen)
-
-
-def _openenv_observation(slot: Slot, text: str, info: dict[str, Any], reward: float | None, done: bool,
-                         terminated: bool = False, truncated: bool = False) -> dict[str, Any]:
-    observation = {"text": text, "episode_id": slot.id, "terminated": terminated, "truncated": truncated, **info}
-    return wire({"observation": observation, "reward": reward, "done": done})
-
-
-def _openenv_state(slot: Slot) -> dict[str, Any]:
-    env = slot.env
-    return wire(
-        {
-            "episode_id": slot.id,
-            "step_count": env.turn,
-            "sample_id": env.sample.id if env.sample is not None else None,
-            "done": env.done,
-            "status": env.status,
-        }
-    )
-
-
-async def _openenv_reset(hub: Hub, data: dict[str, Any], slot: Slot | None) -> tuple[Slot, dict[str, Any]]:
-    from pydantic import ValidationError
-
-    try:
-        choice = _openenv_choice(data)
-    except ValidationError as exc:
-        raise ApiError(422, _one_line(exc)) from None
-    if slot is None or slot.removed:
-        slot, text, info = await hub.open(choice, kind="openenv")
-    else:
-        slot, text, info = await hub.reset(slot.id, SampleChoice.model_validate(
-            choice.model_dump(include=set(SampleChoice.model_fields))))
-    return slot, _openenv_observation(slot, text, info, None, False)
-
-
-async def _openenv_step(hub: Hub, episode_id: Any, action: Any) -> dict[str, Any]:
-    slot, (text, reward, terminated, truncated, info) = await hub.step(episode_id, action)
-    done = bool(terminated or truncated)
-    return _openenv_observation(slot, text, info, float(reward), done, bool(terminated), bool(truncated))
-
-
-def _add_openenv(app: Any, hub: Hub) -> None:
-    """OpenEnv's routes under ``/openenv``: the ``/ws`` session its ``EnvClient`` speaks (one
-    episode per connection, closed when the connection ends) and HTTP ``/reset`` (a new episode,
-    or ``episode_id`` reset), ``/step`` and ``/state`` keyed by ``episode_id``."""
-    from fastapi import APIRouter, Body, WebSocket, WebSocketDisconnect
-
-    router = APIRouter(prefix=OPENENV_PREFIX, tags=["OpenEnv"])
-
-    @router.get("/health")
-    async def health() -> dict[str, str]:
-        return {"status": "healthy"}
-
-    @router.post("/reset")
-    async def reset(body: dict[str, Any] = Body(default_factory=dict)) -> dict[str, Any]:  # noqa: B008
-        episode_id = body.pop("episode_id", None)
-        slot = hub.lookup(episode_id) if episode_id is not None else None
-        _, reply = await _openenv_reset(hub, body, slot)
-        return reply
-
-    @router.post("/step")
-    async def step(body: OpenEnvStep) -> dict[str, Any]:
-        if body.episode_id is None:
-            raise ApiError(400, "pass the episode_id that /reset returned (or use the /ws session)")
-        return await _openenv_step(hub, body.episode_id, body.action)
-
-    @router.get("/state")
-    async def state(episode_id: str) -> dict[str, Any]:
-        return _openenv_state(hub.lookup(episode_id))
-
-    @router.websocket("/ws")
-    async def session(websocket: WebSocket) -> None:
-        await websocket.accept()
-        slot: Slot | None = None
-        limit = hub.settings.max_body_bytes
-
-        async def send(kind: str, data: dict[str, Any]) -> None:
-            await websocket.send_text(json.dumps({"type": kind, "data": data}))
-
-        try:
-            while True:
-                raw = await websocket.receive_text()
-                if len(raw) > limit or json_depth_exceeds(raw, MAX_BODY_DEPTH):
-                    await send("error", {"message": "the message is too large or too deeply nested",
-                                         "code": "VALIDATION_ERROR"})
-                    continue
-                try:
-                    message = json.loads(raw)
-                except ValueError as exc:
-                    await send("error", {"message": f"Invalid JSON: {exc}", "code": "INVALID_JSON"})
-                    continue
-                kind = message.get("type") if isinstance(message, dict) else None
-                data = message.get("data") if isinstance(message, dict) else None
-                try:
-                    if kind == "reset":
-                        slot, reply = await _openenv_reset(hub, data if isinstance(data, dict) else {}, slot)
-                        await send("observation", reply)
-                    elif kind == "step":
-                        if slot is None:
-                            raise ApiError(409, "send a reset before the first step")
-                        if not isinstance(data, dict):
-                            raise ApiError(422, "a step's data must be an action object")
-                        await send("observation", await _openenv_step(hub, slot.id, data))
-                    elif kind == "state":
-                        if slot is None:
-                            raise ApiError(409, "no episode yet: send a reset")
-                        await send("state", _openenv_state(hub.lookup(slot.id)))
-                    elif kind == "close":
-                        break
-                    else:
-                        await send("error", {"message": f"Unknown message type: {str(kind)[:40]}",
-                                             "code": "UNKNOWN_TYPE"})
-                except ApiError as exc:
-                    await send("error", {"message": exc.detail, "code": _OPENENV_CODES.get(exc.status, "EXECUTION_ERROR")})
-        except WebSocketDisconnect:
-            pass
-        finally:
-            if slot is not None and not slot.removed:
-                with contextlib.suppress(ApiError):
-                    await hub.close(slot.id)
-            with contextlib.suppress(Exception):
-                await websocket.close()
-
-    app.include_router(router)
