@@ -128,3 +128,38 @@ class SelectedSamples(Sequence[Sample]):
     def __getitem__(self, index: slice) -> Sequence[Sample]: ...
     def __getitem__(self, index: int | slice) -> Sample | Sequence[Sample]:
         return self._all()[index]
+
+
+def checked_selection(
+    dataset: str | Sequence[str] | None = None,
+    category: str | Sequence[str] | None = None,
+    split: str = "test",
+    limit_per_category: int | None = None,
+    seed: int = 0,
+    samples_file: str | None = None,
+) -> Selection:
+    """A Selection from the arguments library users type, checked at the edge.
+
+    An unknown split, an unknown dataset, or (for a single dataset) a category it does not have
+    is a ``ValueError`` (``UnknownDatasetError`` is a ``KeyError``) naming what is accepted,
+    instead of a selection that silently yields nothing. Used by ``gymnasium.make``, the server
+    and every adapter that takes a selection.
+    """
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r} (one of {', '.join(SPLITS)})")
+    datasets = [dataset] if isinstance(dataset, str) else list(dataset or [])
+    categories = [category] if isinstance(category, str) else list(category or [])
+    if not samples_file:
+        for name in datasets:
+            known = {c.name for c in get_dataset(name).categories()}
+            unknown = [c for c in categories if c not in known]
+            if len(datasets) == 1 and unknown:
+                raise ValueError(f"dataset {name!r} has no category {', '.join(map(repr, unknown))}")
+    return Selection(
+        datasets=datasets,
+        categories=categories,
+        splits=[split],  # type: ignore[list-item]
+        limit_per_category=limit_per_category,
+        seed=seed,
+        samples_file=samples_file,
+    )

@@ -67,7 +67,7 @@ def make_env(
     ``reset`` draws one of the selection's samples with the reset seed, or takes
     ``options={"sample_id": ...}`` / ``{"sample": Sample}``.
     """
-    from medagentgym.catalog.selection import SelectedSamples, Selection, find_sample
+    from medagentgym.catalog.selection import SelectedSamples, checked_selection, find_sample
     from medagentgym.env.env import EnvConfig, MedAgentEnv
 
     config = EnvConfig(
@@ -78,35 +78,12 @@ def make_env(
         step_timeout_s=step_timeout_s,
         max_observation_chars=max_observation_chars,
     )
-    if split not in ("train", "test"):
-        raise ValueError(f"unknown split {split!r} (train or test)")
     if sample_ids is not None:
         samples: Sequence[Any] = [find_sample(sid) for sid in sample_ids]
     else:
-        selection = Selection(
-            datasets=_names(dataset),
-            categories=_names(category),
-            splits=[split],
-            limit_per_category=limit_per_category,
-            seed=seed,
-            samples_file=samples_file,
-        )
-        if selection.datasets and not samples_file:
-            from medagentgym.catalog.registry import get_dataset
-
-            for name in selection.datasets:
-                known = {c.name for c in get_dataset(name).categories()}
-                unknown = [c for c in selection.categories if c not in known]
-                if len(selection.datasets) == 1 and unknown:
-                    raise ValueError(f"dataset {name!r} has no category {', '.join(map(repr, unknown))}")
+        selection = checked_selection(dataset, category, split, limit_per_category, seed, samples_file)
         samples = SelectedSamples(selection)
     return MedAgentEnv(samples, config=config, sandbox=sandbox, render_mode=render_mode)
-
-
-def _names(value: str | Sequence[str] | None) -> list[str]:
-    if value is None:
-        return []
-    return [value] if isinstance(value, str) else list(value)
 
 
 def register_envs() -> None:

@@ -71,7 +71,7 @@ def serve_command(
         )
         samples = _selection(dataset, category, selection_split, limit_per_category, seed, samples_file)
         app = create_app(settings, samples=samples)
-    except (ServeError, RuntimeError, KeyError) as exc:
+    except (ServeError, RuntimeError, KeyError, ValueError) as exc:
         typer.echo(f"error: {exc.args[0] if exc.args else exc}", err=True)
         raise typer.Exit(2) from None
     import uvicorn
@@ -91,21 +91,10 @@ def _selection(
     """The lazy selection (generated at the first data_idx), or None without --dataset/--samples-file."""
     if not datasets and not samples_file:
         return None
-    from medagentgym.catalog.registry import get_dataset
-    from medagentgym.catalog.selection import SelectedSamples, Selection
+    from medagentgym.catalog.selection import SelectedSamples, checked_selection
 
-    for name in datasets or ():
-        get_dataset(name)  # an unknown name fails here, not at the first request
-    return SelectedSamples(
-        Selection(
-            datasets=list(datasets or ()),
-            categories=list(categories or ()),
-            splits=[split],  # type: ignore[list-item]
-            limit_per_category=limit_per_category,
-            seed=seed,
-            samples_file=samples_file,
-        )
-    )
+    # unknown names fail here, not at the first request
+    return SelectedSamples(checked_selection(datasets, categories, split, limit_per_category, seed, samples_file))
 
 
 def main() -> None:  # pragma: no cover - console entry

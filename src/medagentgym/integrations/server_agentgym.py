@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from medagentgym.env.env import MedAgentEnv
+from medagentgym.integrations.common import benchmark_value
 from medagentgym.integrations.server import (
     AGENTGYM_PREFIX,
     EpisodeCreate,
@@ -70,12 +70,6 @@ def _agentgym_id(value: Any) -> Any:
     return value
 
 
-def _agentgym_score(env: MedAgentEnv) -> float:
-    if env.done and env.status == "ok" and env.score is not None:
-        return float(env.score.value)
-    return 0.0
-
-
 def add_agentgym_routes(app: Any, hub: Hub) -> None:
     """AgentGym's env-server routes under ``/agentgym``: ``data_idx`` is a position in the
     server's selection, the action is the model's raw text (the env finds the JSON action in it),
@@ -112,7 +106,7 @@ def add_agentgym_routes(app: Any, hub: Hub) -> None:
                 "observation": observation,
                 "state": observation,
                 "reward": float(reward),
-                "score": _agentgym_score(slot.env),
+                "score": benchmark_value(slot.env) or 0.0,  # AgentGym has no "not scored"
                 "done": done,
                 "info": info,
             }

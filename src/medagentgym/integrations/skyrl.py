@@ -228,14 +228,9 @@ def skyrl_rows(
 
         chosen = [resolve_sample(sid) for sid in sample_ids]
     else:
-        from medagentgym.catalog.selection import Selection, select_samples
+        from medagentgym.catalog.selection import checked_selection, select_samples
 
-        names = [dataset] if isinstance(dataset, str) else list(dataset or [])
-        categories = [category] if isinstance(category, str) else list(category or [])
-        selection = Selection(
-            datasets=names, categories=categories, splits=[split], limit_per_category=limit_per_category, seed=seed
-        )
-        chosen = list(select_samples(selection))
+        chosen = list(select_samples(checked_selection(dataset, category, split, limit_per_category, seed)))
     require_split(chosen, split)
     return [
         {

@@ -169,14 +169,10 @@ class MedAgentGymTaskset(vf.Taskset[MedAgentGymTask, MedAgentGymTasksetConfig]):
         if config.sample_ids:
             chosen = [resolve_sample(sid) for sid in config.sample_ids]
         else:
-            from medagentgym.catalog.selection import Selection, select_samples
+            from medagentgym.catalog.selection import checked_selection, select_samples
 
-            selection = Selection(
-                datasets=list(config.dataset),
-                categories=list(config.category),
-                splits=[config.split],
-                limit_per_category=config.limit_per_category,
-                seed=config.seed,
+            selection = checked_selection(
+                config.dataset, config.category, config.split, config.limit_per_category, config.seed
             )
             chosen = list(select_samples(selection))
         require_split(chosen, config.split)
