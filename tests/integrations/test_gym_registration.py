@@ -96,6 +96,16 @@ def test_bad_selection_is_a_clear_error(kwargs: dict, message: str) -> None:
         gymnasium.make(ENV_ID, **kwargs)
 
 
+def test_reset_by_sample_id_does_not_generate_the_whole_selection() -> None:
+    env = gymnasium.make(ENV_ID, dataset="medcalcbench", split="train")
+    try:
+        _, info = env.reset(options={"sample_id": SAMPLE_ID})
+        assert info["sample_id"] == SAMPLE_ID
+        assert env.unwrapped.samples._samples is None  # still lazy: looked up by regeneration
+    finally:
+        env.close()
+
+
 def test_reset_by_unknown_sample_id_is_a_clear_error() -> None:
     env = MedAgentEnv()
     with pytest.raises(ValueError, match="unknown sample"):

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import overload
 from pathlib import Path
+from typing import overload
 
 from pydantic import BaseModel, ValidationError
 

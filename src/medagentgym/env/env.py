@@ -249,10 +249,16 @@ class MedAgentEnv(gym.Env[str, Any]):
         return await asyncio.to_thread(self.step, action)
 
     def _find_sample(self, sample_id: Any) -> Sample:
-        """A sample by id: among the env's samples first, else regenerated from the id."""
+        """A sample by id: among the env's samples first, else regenerated from the id.
+
+        A generated selection that is still lazy is not generated just to look one id up: its
+        samples are exactly what ``find_sample`` regenerates. Imported samples (a samples file)
+        cannot be regenerated, so they are searched.
+        """
         if not isinstance(sample_id, str):
             raise TypeError("options['sample_id'] must be a string")
-        for known in self.samples:
+        lazy = isinstance(self.samples, SelectedSamples) and not self.samples.selection.samples_file
+        for known in () if lazy else self.samples:
             if known.id == sample_id:
                 return known
         from medagentgym.catalog.selection import find_sample

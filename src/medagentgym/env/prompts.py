@@ -200,3 +200,15 @@ def system_prompt(sample: Sample) -> str:
     except UnknownDatasetError:
         family = "general"
     return SYSTEM_PROMPTS.get(family, SYSTEM_PROMPTS["general"])
+
+
+def opening_messages(sample: Sample, *, action_format: str = "json") -> list[dict[str, str]]:
+    """The system and task messages an episode of ``sample`` starts with, for a dataset's
+    prompt column (trainers' rows). The env renders the same at ``reset`` (``info["messages"]``);
+    a FHIR sample's live episode adds its server's address, which only exists once it is open."""
+    from medagentgym.untrusted import clean_text
+
+    return [
+        {"role": "system", "content": clean_text(system_prompt(sample))},
+        {"role": "user", "content": clean_text(render_task(sample, action_format=action_format))},
+    ]

@@ -40,6 +40,7 @@ from typing import Any, ClassVar
 
 from medagentgym.catalog.sample import Sample
 from medagentgym.env.env import EnvConfig
+from medagentgym.env.prompts import opening_messages
 from medagentgym.integrations.common import (
     ChatTurns,
     Episode,
@@ -53,7 +54,6 @@ from medagentgym.integrations.tokens import (
     TokenEpisode,
     TokenRollout,
     start_episode,
-    task_messages,
 )
 
 try:  # openrlhf is optional; its agent module needs torch, transformers, aiohttp, sympy, pylatexenc
@@ -104,7 +104,7 @@ def dataset_row(sample: Sample) -> dict[str, Any]:
     Train with ``--data.input_key prompt --data.label_key label --data.apply_chat_template``.
     """
     require_split([sample], "train")
-    return {"prompt": task_messages(sample), "label": sample.id}
+    return {"prompt": opening_messages(sample), "label": sample.id}
 
 
 def _env_config(options: Mapping[str, Any]) -> EnvConfig:

@@ -39,6 +39,7 @@ from skyrl_gym.envs.base_text_env import (
 
 from medagentgym.catalog.sample import Sample
 from medagentgym.env.env import EnvConfig
+from medagentgym.env.prompts import opening_messages
 from medagentgym.integrations.common import (
     Episode,
     IntegrationError,
@@ -190,17 +191,6 @@ def _names_task(prompt: ConversationType, sample: Sample) -> bool:
             if isinstance(content, str) and question in content:
                 return True
     return False
-
-
-def opening_messages(sample: Sample) -> list[dict[str, str]]:
-    """The system and task messages an episode of ``sample`` starts with (JSON actions)."""
-    from medagentgym.env.prompts import render_task, system_prompt
-    from medagentgym.untrusted import clean_text
-
-    return [
-        {"role": "system", "content": clean_text(system_prompt(sample))},
-        {"role": "user", "content": clean_text(render_task(sample, action_format="json"))},
-    ]
 
 
 def skyrl_rows(

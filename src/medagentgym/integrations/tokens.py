@@ -30,8 +30,6 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from medagentgym.catalog.sample import Sample
-from medagentgym.env.prompts import render_task, system_prompt
 from medagentgym.integrations.common import ChatTurns, Episode
 
 #: The fewest new tokens a turn is worth starting with; below it the episode stops (length cap).
@@ -126,18 +124,6 @@ def eos_ids(tokenizer: Any, extra: Iterable[int] = ()) -> frozenset[int]:
     if getattr(tokenizer, "eos_token_id", None) is not None:
         ids.add(int(tokenizer.eos_token_id))
     return frozenset(ids)
-
-
-def task_messages(sample: Sample) -> list[dict[str, str]]:
-    """The system and task messages of a JSON-action episode, for a dataset's prompt column.
-
-    The adapters start every episode from the live env's own rendering; this column is what the
-    framework shows and logs, so it is rendered by the same functions (and holds no target).
-    """
-    return [
-        {"role": "system", "content": system_prompt(sample)},
-        {"role": "user", "content": render_task(sample, action_format="json")},
-    ]
 
 
 class TokenEpisode:

@@ -32,12 +32,12 @@ from uuid import uuid4
 
 from medagentgym.catalog.sample import Sample
 from medagentgym.env.env import EnvConfig
+from medagentgym.env.prompts import opening_messages
 from medagentgym.integrations.common import ChatTurns, IntegrationError, require_split
 from medagentgym.integrations.tokens import (
     Generation,
     TokenEpisode,
     start_episode,
-    task_messages,
 )
 
 AGENT_NAME = "medagentgym"
@@ -98,7 +98,7 @@ def dataset_row(sample: Sample, index: int = 0, *, agent_name: str = AGENT_NAME)
     return {
         "data_source": f"medagentgym/{sample.dataset}",
         "agent_name": agent_name,
-        "prompt": task_messages(sample),
+        "prompt": opening_messages(sample),
         "ability": sample.category,
         "reward_model": {"style": "medagentgym", "ground_truth": ""},
         "extra_info": {"sample_id": sample.id, "index": index, "split": sample.split},

@@ -90,7 +90,7 @@ def _is_chat(prompt: Any) -> bool:
 
 def load_prompts(config: TrainConfig) -> tuple[list[dict[str, Any]], dict[str, Sample]]:
     """(dataset rows with ``prompt`` and ``sample_id``, the samples by id) for the run."""
-    from medagentgym.env.prompts import render_task, system_prompt
+    from medagentgym.env.prompts import opening_messages
 
     settings = config.grpo
     if settings.prompts:
@@ -118,13 +118,7 @@ def load_prompts(config: TrainConfig) -> tuple[list[dict[str, Any]], dict[str, S
         )
         samples = {s.id: s for s in select_samples(selection)}
         rows = [
-            {
-                "prompt": [
-                    {"role": "system", "content": system_prompt(s)},
-                    {"role": "user", "content": render_task(s, action_format=settings.action_format)},
-                ],
-                "sample_id": s.id,
-            }
+            {"prompt": opening_messages(s, action_format=settings.action_format), "sample_id": s.id}
             for s in samples.values()
         ]
         if not rows:
