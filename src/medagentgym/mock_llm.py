@@ -15,6 +15,13 @@ run with faults off completes it. Fault kinds: ``rate_limit`` (429 with Retry-Af
 ``server_error`` (500), ``timeout`` (no answer for ``timeout_sleep_s``) and ``malformed`` (a 200
 whose body is not JSON, or JSON without ``choices``).
 
+Misconfigurations a client must explain are there too, like real servers answer them: a required
+key (401, echoing the key sent), a fixed list of models (404 ``model_not_found`` for any other),
+no ``GET /v1/models`` route at all, and request fields the server refuses (400 naming the field,
+as servers without ``parallel_tool_calls`` do). ``tool_calls_per_reply`` makes the tool-call
+replies carry several calls (the script's next actions), as models that ignore
+``parallel_tool_calls: false`` do.
+
 The server binds to 127.0.0.1 only. ``serve_mock`` runs it in a background thread;
 ``python -m medagentgym.mock_llm --port N`` runs it in its own process (benchmarks use that so
 its CPU time is not the client's).
@@ -87,6 +94,9 @@ class MockState:
     fault_sequence: tuple[str, ...]
     fail_matching: dict[str, str]
     require_key: str | None
+    models: tuple[str, ...] | None
+    tool_calls_per_reply: int
+    refused_fields: tuple[str, ...]
     retry_after: str
     timeout_sleep_s: float
     record: bool
@@ -116,18 +126,24 @@ def _conversation_keys(body: dict[str, Any]) -> tuple[str, str, int]:
 
 
 def _reply(state: MockState, body: dict[str, Any], request_key: str, turn: int) -> dict[str, Any]:
-    action = dict(state.script[min(turn, len(state.script) - 1)])
+    last = len(state.script) - 1
+    action = dict(state.script[min(turn, last)])
     message: dict[str, Any] = {"role": "assistant", "content": None}
     if body.get("tools"):
-        name = action.pop("action")
-        message["tool_calls"] = [
-            {
-                "id": f"call_{request_key[:16]}",
-                "type": "function",
-                "function": {"name": name, "arguments": json.dumps(action)},
-            }
-        ]
-        finish, completion_text = "tool_calls", name + message["tool_calls"][0]["function"]["arguments"]
+        calls = []
+        for i in range(state.tool_calls_per_reply):  # the script's next actions, as extra calls
+            step = dict(state.script[min(turn + i, last)])
+            name = step.pop("action")
+            calls.append(
+                {
+                    "id": f"call_{request_key[:16]}" + (f"_{i}" if i else ""),
+                    "type": "function",
+                    "function": {"name": name, "arguments": json.dumps(step)},
+                }
+            )
+        message["tool_calls"] = calls
+        finish = "tool_calls"
+        completion_text = "".join(c["function"]["name"] + c["function"]["arguments"] for c in calls)
     else:
         message["content"] = completion_text = json.dumps(action)
         finish = "stop"
@@ -178,6 +194,10 @@ def create_app(
     fault_sequence: Sequence[str] = (),
     fail_matching: Mapping[str, str] | None = None,
     require_key: str | None = None,
+    models: Sequence[str] | None = None,
+    models_route: bool = True,
+    tool_calls_per_reply: int = 1,
+    refused_fields: Sequence[str] = (),
     retry_after: str = "0",
     timeout_sleep_s: float = 30.0,
     record: bool = True,
@@ -188,6 +208,10 @@ def create_app(
     (then it succeeds): exact retry tests. ``fail_matching`` maps a substring of the task's first
     user message to a kind that conversation always fails with: chosen permanent failures.
     ``require_key`` answers 401 unless the request carries ``Authorization: Bearer <key>``.
+    ``models`` is the list ``GET /v1/models`` shows and the only names chat accepts (404
+    ``model_not_found`` otherwise); without it the list shows ``mock`` and any name is served.
+    ``models_route=False`` leaves ``GET /v1/models`` out (404). ``tool_calls_per_reply`` calls per
+    tool-call reply; ``refused_fields`` are body fields answered with HTTP 400 naming the field.
     The app's ``state.mock`` (a :class:`MockState`) holds the request log and counters."""
     for rates in (faults or {}, permanent_faults or {}):
         unknown = set(rates) - set(FAULT_KINDS)
@@ -206,12 +230,17 @@ def create_app(
         fault_sequence=tuple(fault_sequence),
         fail_matching=dict(fail_matching or {}),
         require_key=require_key,
+        models=tuple(models) if models is not None else None,
+        tool_calls_per_reply=tool_calls_per_reply,
+        refused_fields=tuple(refused_fields),
         retry_after=retry_after,
         timeout_sleep_s=timeout_sleep_s,
         record=record,
     )
     if not state.script:
         raise ValueError("the script needs at least one action")
+    if state.tool_calls_per_reply < 1:
+        raise ValueError("tool_calls_per_reply must be >= 1")
     app = FastAPI(title="medagentgym mock LLM", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.mock = state
 
@@ -219,9 +248,22 @@ def create_app(
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/v1/models")
-    async def models() -> dict[str, Any]:
-        return {"object": "list", "data": [{"id": "mock", "object": "model", "owned_by": "medagentgym"}]}
+    def refuse_key(authorization: str | None) -> Response | None:
+        if state.require_key is None or authorization == f"Bearer {state.require_key}":
+            return None
+        # Like real APIs, echo the key that was sent: clients must keep it out of their logs.
+        return _error(f"Incorrect API key provided: {authorization}", "invalid_request_error", 401)
+
+    if models_route:
+
+        @app.get("/v1/models")
+        async def list_models(request: Request) -> Response:
+            refused = refuse_key(request.headers.get("authorization"))
+            if refused is not None:
+                return refused
+            names = state.models if state.models is not None else ("mock",)
+            data = [{"id": name, "object": "model", "owned_by": "medagentgym"} for name in names]
+            return JSONResponse({"object": "list", "data": data})
 
     @app.post("/v1/chat/completions")
     async def chat_completions(request: Request) -> Response:
@@ -233,11 +275,19 @@ def create_app(
             return _error("messages is required", "invalid_request_error", 400)
         task_key, request_key, turn = _conversation_keys(body)
         authorization = request.headers.get("authorization")
-        if state.require_key is not None and authorization != f"Bearer {state.require_key}":
+        refused = refuse_key(authorization)
+        refused_field = next((f for f in state.refused_fields if f in body), None)
+        if refused is None and refused_field is not None:
+            refused = _error(f"Unrecognized request argument supplied: {refused_field}", "invalid_request_error", 400)
+        if refused is None and state.models is not None and body.get("model") not in state.models:
+            message = f"The model `{body.get('model')}` does not exist or you do not have access to it."
+            refused = JSONResponse(
+                {"error": {"message": message, "type": "invalid_request_error", "code": "model_not_found"}}, 404
+            )
+        if refused is not None:
             if state.record:
                 state.requests.append(RequestRecord(authorization, body, turn, -1, None))
-            # Like real APIs, echo the key that was sent: clients must keep it out of their logs.
-            return _error(f"Incorrect API key provided: {authorization}", "invalid_request_error", 401)
+            return refused
         attempt = state.attempts.get(request_key, 0)
         state.attempts[request_key] = attempt + 1
         fault = (
@@ -300,6 +350,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--faults", default=None, help='e.g. "rate_limit=0.1,server_error=0.1"')
     parser.add_argument("--permanent-faults", default=None)
     parser.add_argument("--timeout-sleep-s", type=float, default=30.0)
+    parser.add_argument("--models", default=None, help="comma-separated model names served (default: any)")
     parser.add_argument("--record", action="store_true", help="keep a log of requests (memory grows)")
     args = parser.parse_args(argv)
     app = create_app(
@@ -308,6 +359,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         permanent_faults=_rates(args.permanent_faults),
         timeout_sleep_s=args.timeout_sleep_s,
         record=args.record,
+        models=[m.strip() for m in args.models.split(",") if m.strip()] if args.models else None,
     )
     uvicorn.run(
         app, host=HOST, port=args.port, log_level="warning", access_log=False, lifespan="off", backlog=4096

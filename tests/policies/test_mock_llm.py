@@ -53,6 +53,26 @@ def test_custom_script_and_bad_requests() -> None:
         create_app(faults={"rate_limit": 0.7, "server_error": 0.7})
 
 
+def test_models_keys_and_refused_fields_answer_like_real_servers() -> None:
+    client = TestClient(create_app(models=["a", "b"], require_key="k", refused_fields=["parallel_tool_calls"]))
+    key = {"Authorization": "Bearer k"}
+    assert client.get("/v1/models").status_code == 401  # listing needs the key too
+    assert [m["id"] for m in client.get("/v1/models", headers=key).json()["data"]] == ["a", "b"]
+    unknown = client.post("/v1/chat/completions", headers=key, json={"model": "c", "messages": _conversation(0)})
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "model_not_found"
+    refused = client.post(
+        "/v1/chat/completions", headers=key, json={"model": "a", "messages": [], "parallel_tool_calls": False}
+    )
+    assert refused.status_code == 400 and "parallel_tool_calls" in refused.json()["error"]["message"]
+    assert TestClient(create_app(models_route=False)).get("/v1/models").status_code == 404
+    two = TestClient(create_app(tool_calls_per_reply=2))
+    calls = _chat(two, _conversation(0), tools=[{"type": "function"}]).json()["choices"][0]["message"]["tool_calls"]
+    assert [c["function"]["name"] for c in calls] == ["list_files", "execute_python"]
+    assert len({c["id"] for c in calls}) == 2
+    with pytest.raises(ValueError):
+        create_app(tool_calls_per_reply=0)
+
+
 def _fault_log(rates: dict[str, float], n: int) -> list[str | None]:
     app = create_app(faults=rates, latency_s=0.0)
     client = TestClient(app)

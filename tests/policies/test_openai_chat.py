@@ -345,3 +345,135 @@ def test_made_from_a_policy_spec() -> None:
 
     policy = make_policy(PolicySpec(name="openai", options={"model": "m", "base_url": "http://127.0.0.1:1/v1"}))
     assert isinstance(policy, OpenAIChatPolicy) and policy.info.name == "openai" and policy.info.model == "m"
+
+
+# -- one tool call per turn ---------------------------------------------------------------------
+
+
+def test_tools_format_asks_for_one_call_per_turn() -> None:
+    assert OpenAIChatPolicy("m", action_format="tools").request_body(TASK, None)["parallel_tool_calls"] is False
+    assert "parallel_tool_calls" not in OpenAIChatPolicy("m").request_body(TASK, None)  # json format
+    chosen = OpenAIChatPolicy("m", action_format="tools", extra_body={"parallel_tool_calls": True})
+    assert chosen.request_body(TASK, None)["parallel_tool_calls"] is True  # the user's explicit choice
+
+
+@pytest.mark.parametrize("mock", [{"refused_fields": ["parallel_tool_calls"]}], indirect=True)
+def test_a_server_refusing_parallel_tool_calls_is_asked_again_without_it(
+    mock: tuple[str, Any], sleeps: list[float]
+) -> None:
+    base_url, state = mock
+    policy = _policy(base_url, action_format="tools")
+    with policy:
+        first = policy.start_episode(None, seed=1).act(TASK, None)  # type: ignore[arg-type]
+        later = policy.start_episode(None, seed=2).act(TASK, None)  # type: ignore[arg-type]
+    assert first.tool_calls and later.tool_calls
+    assert first.retries == {} and not sleeps  # not a transient failure: no backoff, no count
+    sent = ["parallel_tool_calls" in r.body for r in state.requests]
+    assert sent == [True, False, False]  # refused once, then remembered for every episode
+
+
+@pytest.mark.parametrize("mock", [{"refused_fields": ["parallel_tool_calls"]}], indirect=True)
+def test_the_async_path_drops_a_refused_field_too(mock: tuple[str, Any]) -> None:
+    base_url, state = mock
+    policy = _policy(base_url, action_format="tools")
+
+    async def go() -> Any:
+        try:
+            return await policy.start_episode(None, seed=1).aact(TASK, None)  # type: ignore[arg-type]
+        finally:
+            await policy.aclose()
+
+    assert asyncio.run(go()).tool_calls
+    assert ["parallel_tool_calls" in r.body for r in state.requests] == [True, False]
+
+
+def test_a_refusal_of_another_field_stays_final(sleeps: list[float]) -> None:
+    app = create_app(refused_fields=["top_k"])
+    with serve_mock(app) as base_url, _policy(base_url, action_format="tools", extra_body={"top_k": 3}) as policy:
+        with pytest.raises(PolicyError) as info:
+            policy.act(TASK, None)
+    assert info.value.kind == "bad_request" and len(app.state.mock.requests) == 1
+
+
+@pytest.mark.parametrize("mock", [{"tool_calls_per_reply": 2}], indirect=True)
+def test_two_tool_calls_run_the_first_and_answer_for_the_second(
+    mock: tuple[str, Any], toy_samples: list[Any], sandbox_server: Any
+) -> None:
+    base_url, state = mock
+    env = MedAgentEnv(config=EnvConfig(action_format="tools"), sandbox=sandbox_server)
+    with _policy(base_url, action_format="tools") as policy:
+        try:
+            trajectory = run_episode(env, policy, toy_samples[1], run_id="t", seed=5)
+        finally:
+            env.close()
+    assert trajectory.status == "ok", trajectory.error
+    # No turn is lost: each turn ran its first call, and the script still ends in three turns.
+    assert [s.action["name"] for s in trajectory.steps] == ["list_files", "execute_python", "submit"]
+    assistant = [m for m in trajectory.messages if m["role"] == "assistant"]
+    assert all(len(m["tool_calls"]) == 1 for m in assistant)  # what was acted on, nothing else
+    tool_answers = [m for m in trajectory.messages if m["role"] == "tool"]
+    assert [a["tool_call_id"] for a in tool_answers] == [m["tool_calls"][0]["id"] for m in assistant]
+    first = tool_answers[0]["content"]
+    assert first.startswith("[You sent 2 tool calls in one turn; only the first (list_files) was run, not: execute_python.")
+    assert trajectory.steps[0].observation == first  # the record shows what the model was told
+    # The next request carried a valid conversation: one call, one answer.
+    second_request = state.requests[1].body["messages"]
+    assert [m["role"] for m in second_request[-2:]] == ["assistant", "tool"]
+
+
+# -- options from the CLI -----------------------------------------------------------------------
+
+
+def test_cli_options_for_prices_context_extra_body_and_seeding() -> None:
+    policy = from_options(
+        model="m", prices={"prompt": "2.5", "completion": 10}, context_tokens="8192",
+        extra_body='{"top_k": 20, "repetition_penalty": 1.05}', seeded=True,
+    )
+    assert policy.info.prices == {"prompt": 2.5, "completion": 10.0}
+    assert policy.context_tokens == 8192 and policy.seeded
+    assert policy.info.sampling == {"seeded": True, "extra_body": {"top_k": 20, "repetition_penalty": 1.05}}
+    assert from_options(model="m", prices={"prompt": 1.0, "completion": None}).info.prices == {"prompt": 1.0}
+    assert from_options(model="m", seeded="off").seeded is False
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"extra_body": "{not json"}, "extra_body is not valid JSON"),
+        ({"extra_body": "[1, 2]"}, "extra_body must be a JSON object, got list"),
+        ({"extra_body": '{"messages": [], "top_k": 1}'}, "extra_body may not set messages"),
+        ({"extra_body": {"model": "other", "tools": []}}, "extra_body may not set model, tools"),
+        ({"extra_body": '{"stream": true}'}, "extra_body may not set stream"),
+        ({"prices": {"prompt": -1}}, "prices: prompt must be a finite number >= 0"),
+        ({"prices": {"prompt": "nan"}}, "prices: prompt must be a finite number >= 0"),
+        ({"prices": {"prompt": "cheap"}}, "prices: prompt must be a number"),
+        ({"prices": {"input": 1}}, "prices: unknown key 'input'"),
+        ({"prices": "prompt:1"}, "prices: expected prompt=USD,completion=USD"),
+        ({"context_tokens": "-5"}, "context_tokens must be a positive number"),
+        ({"context_tokens": "lots"}, "context_tokens must be an integer, got 'lots'"),
+        ({"context_tokens": 1000, "max_tokens": 1000}, "max_tokens must be > 0 and below context_tokens"),
+        ({"seeded": "maybe"}, "seeded must be true or false, got 'maybe'"),
+        ({"temperature": "hot"}, "temperature must be a number, got 'hot'"),
+        ({"base_url": "localhost:8000/v1"}, "base_url must be an http:// or https:// URL"),
+    ],
+)
+def test_bad_cli_options_are_one_line_value_errors(options: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError) as info:
+        from_options(model="m", **options)
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_priced_run_has_a_cost(mock: tuple[str, Any], toy_samples: list[Any], sandbox_server: Any) -> None:
+    from medagentgym.scoring.metrics import episode_cost
+
+    base_url, _ = mock
+    env = MedAgentEnv(sandbox=sandbox_server)
+    with from_options(model="m", base_url=base_url, api_key_env=KEY_VAR, prices="prompt=2,completion=8") as policy:
+        try:
+            trajectory = run_episode(env, policy, toy_samples[1], run_id="t")
+        finally:
+            env.close()
+    expected = (trajectory.usage.prompt_tokens * 2 + trajectory.usage.completion_tokens * 8) / 1e6
+    assert trajectory.usage.prompt_tokens > 0 and episode_cost(trajectory) == pytest.approx(expected)
+    # Every step says how long its model call took (env time stays in duration_s).
+    assert all(s.model_s is not None and s.model_s >= 0 for s in trajectory.steps)

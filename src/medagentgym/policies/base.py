@@ -5,6 +5,11 @@ policies (the oracle, scripted wrong answers) can read the reference solution, a
 seed so that K samples of one task differ reproducibly; model policies return a per-episode view
 that carries the seed. ``aact`` is the async form the rollout runner awaits; a policy without a
 native async client may implement it by running ``act`` in a thread.
+
+A policy with a remote dependency (an API endpoint) may also define ``preflight()``: one quick
+check, before any episode, that the dependency answers as configured. A run against a wrong URL,
+key or model name then stops at once with the server's own reason instead of recording every
+episode as an infrastructure failure (see ``medagentgym.policies.preflight``).
 """
 
 from __future__ import annotations
@@ -49,6 +54,14 @@ class PolicyError(RuntimeError):
         super().__init__(message)
         self.kind = kind
         self.retries = dict(retries or {})  # transient failures absorbed before giving up
+
+
+class PreflightError(RuntimeError):
+    """A policy's dependency failed its check before any episode ran (endpoint, key, model).
+
+    The message is one line that names what failed and where, for the user to fix the setting;
+    it never carries a secret.
+    """
 
 
 @runtime_checkable

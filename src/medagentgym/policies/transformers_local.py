@@ -35,9 +35,14 @@ from typing import Any
 
 from medagentgym.catalog.sample import Sample
 from medagentgym.catalog.splits import stable_hash
-from medagentgym.policies.base import Policy, PolicyError, PolicyReply
+from medagentgym.policies.base import Policy, PolicyError, PolicyReply, PreflightError
 from medagentgym.policies.context import fit_messages
-from medagentgym.policies.embedded_model import EMBEDDED_ALIASES, EMBEDDED_MODEL_NAME, resolve_model_dir
+from medagentgym.policies.embedded_model import (
+    EMBEDDED_ALIASES,
+    EMBEDDED_MODEL_NAME,
+    EmbeddedModelError,
+    resolve_model_dir,
+)
 from medagentgym.runs.schema import PolicyInfo, TokenUsage
 
 _ROLES = ("system", "user", "assistant")
@@ -136,10 +141,10 @@ class TransformersPolicy:
     ) -> None:
         if temperature < 0 or not 0 < top_p <= 1 or max_new_tokens < 1 or batch_size < 1:
             raise ValueError("need temperature >= 0, 0 < top_p <= 1, max_new_tokens >= 1, batch_size >= 1")
+        self.model_dir = resolve_model_dir(model)  # before the heavy imports: a bad name fails fast
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        self.model_dir = resolve_model_dir(model)
         self.temperature = float(temperature)
         self.top_p = float(top_p)
         self.max_new_tokens = int(max_new_tokens)
@@ -379,7 +384,11 @@ _INTS = {"max_new_tokens", "batch_size", "max_context"}
 
 
 def from_options(**options: Any) -> TransformersPolicy:
-    """Build the policy from loose options (e.g. CLI ``--policy-option key=value`` strings)."""
+    """Build the policy from loose options (e.g. CLI ``--policy-option key=value`` strings).
+
+    The model loads here, so this is the policy's pre-flight: a model that does not resolve or
+    load is a one-line ``PreflightError`` naming it (bad option values stay ValueErrors).
+    """
     kwargs: dict[str, Any] = {}
     for key, value in options.items():
         if value is None:
@@ -398,4 +407,9 @@ def from_options(**options: Any) -> TransformersPolicy:
             kwargs[key] = str(value)
         else:
             raise ValueError(f"unknown option {key!r} for the transformers policy")
-    return TransformersPolicy(**kwargs)
+    try:
+        return TransformersPolicy(**kwargs)
+    except (EmbeddedModelError, OSError) as exc:
+        detail = " ".join(str(exc).split())[:400]
+        model = kwargs.get("model", "smollm2")
+        raise PreflightError(f"cannot load the transformers model {model!r}: {detail}") from exc

@@ -10,6 +10,14 @@ sessions (one per running episode) and model calls in flight.
 Model output is cleaned of lone surrogates (``clean_reply``) before it enters the
 conversation: a JSON ``"\\udcff"`` escape in an HTTP reply would otherwise make the next request
 unencodable and every later write of the episode fail.
+
+One action per turn. A reply with several tool calls (a model that ignores
+``parallel_tool_calls: false``) is acted on by its first call only: the recorded assistant message
+keeps that call, and its answer starts with a note naming the calls that were not run, so the
+model can send them again and the conversation stays valid (every recorded call has its answer).
+
+Each step records ``model_s``, the wall-clock time of the policy call that produced its action
+(retries included; waiting for a free model-call slot excluded), beside the env's ``duration_s``.
 """
 
 from __future__ import annotations
@@ -29,7 +37,7 @@ from medagentgym.catalog.splits import stable_hash
 from medagentgym.env.env import EnvConfig, MedAgentEnv
 from medagentgym.policies.base import Policy, PolicyError, PolicyReply
 from medagentgym.rollout.progress import ProgressDisplay
-from medagentgym.runs.schema import Timing, TokenUsage, Trajectory
+from medagentgym.runs.schema import StepRecord, Timing, TokenUsage, Trajectory
 from medagentgym.runs.store import now_iso
 from medagentgym.sandbox import SandboxServer
 from medagentgym.untrusted import clean_json, clean_text
@@ -82,6 +90,46 @@ def clean_reply(reply: PolicyReply) -> PolicyReply:
     return reply.model_copy(update={"content": content, "tool_calls": tool_calls})
 
 
+def _call_name(call: Any) -> str:
+    """A tool call's function name for a note (model output: cleaned and clipped)."""
+    function = call.get("function") if isinstance(call, dict) else None
+    name = function.get("name") if isinstance(function, dict) else None
+    return clean_text(str(name))[:64] if name else "?"
+
+
+def first_tool_call_only(reply: PolicyReply) -> tuple[PolicyReply, str | None]:
+    """The reply cut to its first tool call, and the note that tells the model what was not run
+    (None when the reply had at most one call)."""
+    calls = reply.tool_calls or []
+    if len(calls) <= 1:
+        return reply, None
+    skipped = [_call_name(call) for call in calls[1:6]]
+    if len(calls) > 6:
+        skipped.append(f"and {len(calls) - 6} more")
+    note = (
+        f"[You sent {len(calls)} tool calls in one turn; only the first ({_call_name(calls[0])}) was run, "
+        f"not: {', '.join(skipped)}. Send one tool call per turn.]\n\n"
+    )
+    return reply.model_copy(update={"tool_calls": calls[:1]}), note
+
+
+def _with_model_times(steps: list[StepRecord], calls: list[tuple[float, str | None]]) -> list[StepRecord]:
+    """The env's step records with each policy call's time (and any one-call note) added.
+
+    The env appends one record per ``step``, and the runner calls ``step`` once per reply, so
+    the i-th record belongs to the i-th reply."""
+    annotated = []
+    for index, step in enumerate(steps):
+        if index < len(calls):
+            model_s, note = calls[index]
+            update: dict[str, Any] = {"model_s": model_s}
+            if note:
+                update["observation"] = note + step.observation
+            step = step.model_copy(update=update)
+        annotated.append(step)
+    return annotated
+
+
 def episode_seed(sample_id: str, epoch: int) -> int:
     """The seed of one (sample, epoch): K samples of a task differ, reruns repeat."""
     return stable_hash("episode", sample_id, epoch) % (2**31)
@@ -116,17 +164,20 @@ async def run_episode_async(
     error: str | None = None
     failure: str | None = None
     retries: dict[str, int] = {}
+    calls: list[tuple[float, str | None]] = []  # per reply: the policy call's seconds, a one-call note
     while True:
         remaining = None if deadline is None else deadline - time.perf_counter()
         if remaining is not None and remaining <= 0:
             status, failure = "timeout", "episode_timeout"
             error = f"episode exceeded {max_episode_s:.0f} s"
             break
+        called = time.perf_counter()
         try:
             if model_calls is None:
                 reply = await asyncio.wait_for(agent.aact(messages, tools), remaining)
             else:
                 async with model_calls:
+                    called = time.perf_counter()  # the call's own time, not the wait for a slot
                     reply = await asyncio.wait_for(agent.aact(messages, tools), remaining)
         except TimeoutError:
             status, failure = "timeout", "episode_timeout"
@@ -141,7 +192,8 @@ async def run_episode_async(
             status, failure = "infra_error", "policy_crash"
             error = clean_text(f"policy crashed: {type(exc).__name__}: {exc}")
             break
-        reply = clean_reply(reply)
+        model_s = time.perf_counter() - called
+        reply, note = first_tool_call_only(clean_reply(reply))
         usage = usage.add(reply.usage)
         for kind, count in reply.retries.items():
             retries[kind] = retries.get(kind, 0) + count
@@ -154,6 +206,9 @@ async def run_episode_async(
             status, failure = "infra_error", "sandbox"
             error = f"env: {type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"
             break
+        calls.append((model_s, note))
+        if note:
+            observation = note + observation
         if reply.tool_calls:
             for call in reply.tool_calls:
                 messages.append({"role": "tool", "tool_call_id": call.get("id", ""), "content": observation})
@@ -177,7 +232,7 @@ async def run_episode_async(
         seed=seed,
         policy=policy.info,
         messages=messages,
-        steps=list(env.steps),
+        steps=_with_model_times(list(env.steps), calls),
         submitted=env.submitted,
         submitted_answer=env.submitted_answer,
         score=score,

@@ -26,7 +26,13 @@ EPISODE_STATUSES: tuple[EpisodeStatus, ...] = (
 
 
 class StepRecord(BaseModel):
-    """One env step: the parsed action (or why it did not parse) and what came back."""
+    """One env step: the parsed action (or why it did not parse) and what came back.
+
+    ``duration_s`` is the env's time for the step (parsing, running code, scoring); ``model_s`` is
+    the wall-clock time of the policy call whose reply became this step's action, retries and
+    their waits included (None in trajectories written before it was recorded, and for steps
+    not produced by the rollout runner). Together they say where an episode's time went.
+    """
 
     index: int
     action: dict[str, Any] | None = None  # {"name": ..., "params": {...}}; None if unparseable
@@ -34,6 +40,7 @@ class StepRecord(BaseModel):
     observation: str
     execution: ExecResult | None = None
     duration_s: float = 0.0
+    model_s: float | None = None
 
 
 class PolicyInfo(BaseModel):
