@@ -304,6 +304,16 @@ def test_parsed_answer_is_recorded() -> None:
     assert score_answer("1 2", RANGE).parsed is None
 
 
+def test_expected_answer_is_recorded_on_its_own_whatever_the_submission() -> None:
+    """Reports show the gold answer beside the submitted one (issue 14) instead of leaving it in
+    the explanation; a submission that does not even parse still records it."""
+    assert score_answer("4.0", INT).expected == 4
+    assert score_answer("garbage", INT).expected == 4
+    assert score_answer("09/23/2014", DATE).expected == score_answer("09/23/2014", DATE).parsed
+    assert score_answer("yes", TRUE).expected is True
+    assert score_answer(["b", "a", "c"], LIST).expected is not None
+
+
 def test_explanation_is_short_even_for_huge_answers() -> None:
     huge = " ".join(str(i) for i in range(100_000))
     for target in (RANGE, INT, STR, SET_ONE, DATE, TRUE):

@@ -6,6 +6,11 @@ and a trained verifier when one is given) over k with bootstrap 95% intervals ov
 inference-time scaling table. Several runs: a leaderboard, one row per run, the same pass@K /
 best@K comparison at each run's K, then success per dataset side by side. Tables are laid out for 120 columns: numbers never wrap, names fold.
 
+Two rules keep a report from misleading. A run whose episodes all ended ``infra_error`` measured
+nothing: it is shown as FAILED with its failure kinds and first error, never as 0%. Runs over
+different samples are ranked on the samples common to all of them (``LoadedRun.common``), and the
+overlap (n common / n in each run) is printed above the leaderboard.
+
 Names, labels and paths come from run folders (policies name themselves, samples files name
 their datasets), so they are printed with rich markup escaped: "[/]" in a label is text, never a
 markup error. Lines of a run that could not be read are listed as warnings, not skipped silently.
@@ -24,10 +29,28 @@ from rich.table import Table
 
 from medagentgym.runs.schema import Trajectory
 from medagentgym.runs.store import RunManifest, load_manifest, load_run
-from medagentgym.scoring.metrics import GroupMetrics, RunMetrics, Selector, compute_metrics
+from medagentgym.scoring.metrics import (
+    GroupMetrics,
+    RunMetrics,
+    SampleOverlap,
+    Selector,
+    compute_metrics,
+    sample_overlap,
+)
 from medagentgym.untrusted import clean_text
 
-__all__ = ["LoadedRun", "load_runs", "print_report", "run_label", "best_values", "scaling_rows", "selector_names", "with_ci"]
+__all__ = [
+    "LoadedRun",
+    "best_values",
+    "failure_line",
+    "load_runs",
+    "print_report",
+    "ranked",
+    "run_label",
+    "scaling_rows",
+    "selector_names",
+    "with_ci",
+]
 
 
 @dataclass
@@ -40,6 +63,15 @@ class LoadedRun:
     metrics: RunMetrics
     # Lines of trajectories.jsonl that could not be read (file, line number, why).
     problems: list[str] = field(default_factory=list)
+    # With several runs over different samples: the samples all of them share, and this run's
+    # metrics over only those (None when every run holds the same samples, or for one run).
+    overlap: SampleOverlap | None = None
+    common: RunMetrics | None = None
+
+    @property
+    def ranked_metrics(self) -> RunMetrics:
+        """The numbers a leaderboard compares: over the common samples when there are such."""
+        return self.common or self.metrics
 
 
 def run_label(manifest: RunManifest) -> str:
@@ -51,7 +83,10 @@ def run_label(manifest: RunManifest) -> str:
 
 def load_runs(run_dirs: Sequence[Path] | Path, *, selectors: Sequence[Selector] | None = None) -> list[LoadedRun]:
     """Read run folders and compute their metrics; FileNotFoundError if one is not a run,
-    ManifestError if its manifest is corrupt. ``selectors`` give best@k (default: majority vote)."""
+    ManifestError if its manifest is corrupt. ``selectors`` give best@k (default: majority vote).
+
+    Several runs over different samples also get ``overlap`` and ``common``: each run's metrics
+    over the samples every compared run holds."""
     dirs = [Path(run_dirs)] if isinstance(run_dirs, (str, Path)) else [Path(d) for d in run_dirs]
     loaded = []
     for run_dir in dirs:
@@ -66,7 +101,57 @@ def load_runs(run_dirs: Sequence[Path] | Path, *, selectors: Sequence[Selector] 
             selectors=selectors,
         )
         loaded.append(LoadedRun(run_dir, manifest, trajectories, metrics, problems))
+    if len(loaded) > 1:
+        overlap = sample_overlap([run.trajectories for run in loaded])
+        for run, compared in zip(loaded, overlap.compared):
+            run.overlap = overlap
+            if compared and not overlap.identical and overlap.common:
+                shared = set(overlap.common)
+                run.common = compute_metrics(
+                    [t for t in run.trajectories if t.sample_id in shared],
+                    run_id=run.manifest.run_id,
+                    label=run.metrics.label,
+                    episodes_planned=None,
+                    selectors=selectors,
+                )
     return loaded
+
+
+def ranked(runs: Sequence[LoadedRun]) -> list[int]:
+    """Indexes of ``runs``, best success first (on the common samples), failed runs last."""
+    def key(i: int) -> tuple[int, float, int]:
+        m = runs[i].ranked_metrics
+        return (1 if runs[i].metrics.failed or not m.overall.scored else 0, -m.overall.success_rate, i)
+
+    return sorted(range(len(runs)), key=key)
+
+
+def failure_line(metrics: RunMetrics, trajectories: Sequence[Trajectory]) -> str:
+    """Why a failed run failed, in one line: the failure kinds and the first error recorded."""
+    kinds = ", ".join(f"{kind} {n}" for kind, n in metrics.failures.infra_by_kind.items()) or "unknown"
+    first = next((t.error for t in trajectories if t.status == "infra_error" and t.error), None)
+    line = f"all {metrics.episodes} episodes ended infra_error ({kinds}); nothing was scored"
+    if first:
+        text = " ".join(clean_text(first).split())
+        line += f"; first error: {text[:200]}" + ("…" if len(text) > 200 else "")
+    return line
+
+
+def overlap_line(runs: Sequence[LoadedRun]) -> str | None:
+    """A warning when the compared runs hold different samples (None when they agree)."""
+    overlap = runs[0].overlap if runs else None
+    if overlap is None or overlap.identical:
+        return None
+    counts = ", ".join(
+        f"#{i} {n}" + ("" if compared else " (not compared)")
+        for i, (n, compared) in enumerate(zip(overlap.per_run, overlap.compared), 1)
+    )
+    if not overlap.common:
+        return f"the runs share no sample (samples per run: {counts}); their numbers are not comparable"
+    return (
+        f"the runs cover different samples: ranked on the {len(overlap.common)} samples common to all "
+        f"(samples per run: {counts})"
+    )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -200,6 +285,12 @@ def _print_one(run: LoadedRun, console: Console) -> None:
         f"run [bold]{escape(m.run_id)}[/] ({escape(clean_text(str(run.run_dir)))}): policy [bold]{escape(m.label)}[/], "
         f"{m.episodes}{planned} episodes over {m.tasks} tasks (K={m.samples_per_task} per task)"
     )
+    if m.failed:
+        console.print(f"[bold red]FAILED[/]: {escape(failure_line(m, run.trajectories))}")
+        return
+    if not m.episodes:
+        console.print("no episode has finished yet")
+        return
     o = m.overall
     k = m.samples_per_task
     bests = ", ".join(
@@ -260,27 +351,41 @@ def _not_ok_rate(metrics: RunMetrics) -> str:
 
 
 def _leaderboard(runs: Sequence[LoadedRun]) -> Table:
-    table = Table(title="Leaderboard (best success first)", box=box.SIMPLE_HEAD, title_justify="left")
+    overlap = runs[0].overlap if runs else None
+    differ = overlap is not None and not overlap.identical and bool(overlap.common)
+    title = "Leaderboard (best success first" + (", on the common samples)" if differ else ")")
+    table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left")
     _numeric(table, "#")
-    table.add_column("run", overflow="fold", min_width=_name_width([r.metrics.label for r in runs], 24))
-    _numeric(table, "eps", "K", "success", "95% CI", "pass@1", "pass@K", "best@K", "turns", "tok/ep", "cost", "not ok")
-    ranked = sorted(enumerate(runs, 1), key=lambda p: (-p[1].metrics.overall.success_rate, p[0]))
-    for index, run in ranked:
-        m, o, k = run.metrics, run.metrics.overall, run.metrics.samples_per_task
+    table.add_column("run", overflow="fold", min_width=_name_width([r.metrics.label for r in runs], 14 if differ else 24))
+    _numeric(table, "eps", "K", "success", "95% CI")
+    if differ:
+        _numeric(table, "common", "all")
+    _numeric(table, "pass@K", "best@K", "turns")
+    # Token and cost columns only where some run recorded them: room for the ones that matter.
+    tokens = any(r.metrics.tokens.mean_total_tokens for r in runs)
+    costs = any(r.metrics.tokens.cost_usd is not None for r in runs)
+    _numeric(table, *(["tok/ep"] if tokens else []), *(["cost"] if costs else []), "not ok")
+    for i in ranked(runs):
+        run = runs[i]
+        m = run.ranked_metrics
+        o, k = m.overall, m.samples_per_task
+        if run.metrics.failed:
+            cells = ["FAILED", "-"] + (["-", "-"] if differ else []) + ["-", "-", "-"]
+        else:
+            cells = [pct(o.success_rate), ci(o)]
+            if differ:
+                n_common = len(overlap.common) if overlap and overlap.compared[i] else 0
+                cells += [f"{n_common}/{overlap.per_run[i]}" if overlap else "-", pct(run.metrics.overall.success_rate)]
+            cells += [_at(o.pass_at_k, k), _at(o.best_at_k, k), f"{o.mean_turns:.1f}"]
         table.add_row(
-            str(index),
-            escape(m.label),
-            str(m.episodes),
-            str(k),
-            pct(o.success_rate),
-            ci(o),
-            _at(o.pass_at_k, 1),
-            _at(o.pass_at_k, k),
-            _at(o.best_at_k, k),
-            f"{o.mean_turns:.1f}",
-            tokens_cell(m),
-            cost_cell(m),
-            _not_ok_rate(m),
+            str(i + 1),
+            escape(run.metrics.label),
+            str(run.metrics.episodes),
+            str(k) if not run.metrics.failed else "-",
+            *cells,
+            *([tokens_cell(run.metrics)] if tokens else []),
+            *([cost_cell(run.metrics)] if costs else []),
+            _not_ok_rate(run.metrics),
         )
     return table
 
@@ -365,7 +470,15 @@ def print_report(
             console.print(
                 f"#{index} {escape(run.metrics.label)}: run {escape(run.metrics.run_id)} ({escape(clean_text(str(run.run_dir)))})"
             )
+        warning = overlap_line(runs)
+        if warning:
+            console.print(f"[bold yellow]warning[/]: {escape(warning)}")
         console.print(_leaderboard(runs))
+        for index, run in enumerate(runs, 1):
+            if run.metrics.failed:
+                console.print(
+                    f"#{index} {escape(run.metrics.label)} [bold red]FAILED[/]: {escape(failure_line(run.metrics, run.trajectories))}"
+                )
         console.print(_scaling_comparison(runs))
         console.print(_failure_table(runs))
         console.print(_dataset_comparison(runs))

@@ -56,6 +56,8 @@ __all__ = [
     "episode_cost",
     "pass_at_k",
     "pass_at_k_over_tasks",
+    "SampleOverlap",
+    "sample_overlap",
     "wilson_interval",
 ]
 
@@ -65,14 +67,20 @@ __all__ = [
 
 
 def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """The Wilson score interval for a binomial proportion (sound at 0% and 100%, unlike Wald)."""
+    """The Wilson score interval for a binomial proportion (sound at 0% and 100%, unlike Wald).
+
+    Computed by scipy (``binomtest(...).proportion_ci(method="wilson")``) rather than by hand.
+    scipy takes a confidence level, not a z; the level whose two-sided normal quantile is ``z``
+    is passed, so z = 1.96 (the value reports always used) gives the same bounds as before to
+    floating-point rounding (tests hold it to 1e-9), not those of z = 1.95996...
+    """
     if n == 0:
         return (0.0, 0.0)
-    p = successes / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    from scipy.stats import binomtest, norm
+
+    level = 2 * float(norm.cdf(z)) - 1
+    interval = binomtest(successes, n).proportion_ci(confidence_level=level, method="wilson")
+    return (max(0.0, float(interval.low)), min(1.0, float(interval.high)))
 
 
 def pass_at_k(n: int, c: int, k: int) -> Fraction:
@@ -330,6 +338,12 @@ class RunMetrics(BaseModel):
     def k_max(self) -> int:
         return self.samples_per_task
 
+    @property
+    def failed(self) -> bool:
+        """True when the run has episodes and every one ended ``infra_error``: it measured nothing
+        about the model, so reports show it as failed (with the failure kinds), never as 0%."""
+        return self.episodes > 0 and self.overall.scored == 0 and self.failures.infra_episodes == self.episodes
+
     def dataset(self, name: str) -> GroupMetrics | None:
         return next((g for g in self.datasets if g.name == name), None)
 
@@ -560,3 +574,36 @@ def compute_metrics(
         tokens=_tokens(trajectories),
         failures=_failures(trajectories),
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Comparing runs
+
+
+class SampleOverlap(BaseModel):
+    """Which samples several runs share: a leaderboard ranks runs on ``common`` when their sample
+    sets differ, since a run over easier tasks would otherwise look better for no reason."""
+
+    common: list[str] = Field(default_factory=list)  # sorted sample ids in every compared run
+    per_run: list[int] = Field(default_factory=list)  # distinct sample ids of each run, in order
+    compared: list[bool] = Field(default_factory=list)  # run took part (it has a scored episode)
+
+    @property
+    def identical(self) -> bool:
+        """Every compared run holds exactly the common samples (nothing to warn about)."""
+        return all(n == len(self.common) for n, c in zip(self.per_run, self.compared) if c)
+
+
+def sample_overlap(runs: Sequence[Sequence[Trajectory]], count_infra_as_failure: bool = False) -> SampleOverlap:
+    """The samples common to every run that scored something, and each run's number of samples.
+
+    A run with no scored episode (all infrastructure failures, or none yet) is left out of the
+    intersection: it has no number to compare, and counting it would shrink the common set to
+    whatever it happened to attempt.
+    """
+    sets = [{t.sample_id for t in run} for run in runs]
+    compared = [any(_is_scored(t, count_infra_as_failure) for t in run) for run in runs]
+    chosen = [s for s, c in zip(sets, compared) if c]
+    common = set.intersection(*chosen) if chosen else set()
+    return SampleOverlap(common=sorted(common), per_run=[len(s) for s in sets], compared=compared)
+

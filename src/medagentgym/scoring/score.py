@@ -39,6 +39,10 @@ class Score(BaseModel):
     # The gold answer's class for yes/no questions ("true"/"false"; None for other types), so a
     # run can report balanced accuracy, where answering one class always is worth 0.5.
     gold_class: str | None = None
+    # The gold answer as JSON (typed value answers only; None for code tests, predictions and
+    # sequences), recorded once the episode is over so a report shows it on its own instead of
+    # leaving readers to dig it out of the explanation. Never part of what the agent sees.
+    expected: Any | None = None
 
 
 def combine_scores(parts: list[Score], n_questions: int) -> Score:
@@ -107,6 +111,7 @@ def score_answer(
         correct=correct,
         answer_type=target.answer_type,
         parsed=answer.parsed,
+        expected=answer.expected,
         explanation=f"answer: {answer.explanation}; writes: {state.explanation}; "
         + ("correct" if correct else "wrong"),
     )
@@ -189,6 +194,7 @@ def _score_value(submitted: Any, target: Target) -> Score:
             parsed=None,
             explanation=f"{exc}; scored 0",
             gold_class=gold_class,
+            expected=gold.json,
         )
     verdict = COMPARATORS[answer_type](parsed, gold, target)
     return Score(
@@ -196,6 +202,7 @@ def _score_value(submitted: Any, target: Target) -> Score:
         correct=verdict.correct,
         answer_type=answer_type,
         gold_class=gold_class,
+        expected=gold.json,
         parsed=parsed.json,
         explanation=f"{parsed.note}; {verdict.explanation}; "
         + ("correct" if verdict.correct else "wrong"),
