@@ -3,11 +3,13 @@
 Inputs (task files, run folders, snippets) may be corrupt or hostile, so a command that cannot
 go on ends with one ``error:`` line naming the file and a non-zero exit, never a traceback, and
 everything printed is valid UTF-8 (``untrusted.clean_text`` / ``model_json``) with rich markup in
-messages escaped.
+messages escaped. Options are checked before any work starts: a value out of range or not among
+the accepted ones is one line saying which flag, what was given and what is accepted (exit 2).
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import sys
 from datetime import UTC, datetime
@@ -19,19 +21,23 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from medagentgym import __version__
 from medagentgym.catalog import SPLITS, all_datasets, get_dataset
+from medagentgym.catalog.import_command import import_command
 from medagentgym.catalog.registry import UnknownDatasetError
 from medagentgym.catalog.selection import (
     SamplesFileError,
     Selection,
+    check_split,
     find_sample,
     select_samples,
 )
 from medagentgym.env.env import EnvConfig
 from medagentgym.integrations.serve_command import serve_command
 from medagentgym.paths import cache_dir
+from medagentgym.policies.models_command import models_app
 from medagentgym.training.commands import export_app, train_app
-from medagentgym.untrusted import clean_json, clean_text, model_json
+from medagentgym.untrusted import UntrustedJSONError, clean_json, clean_text, loads_bounded, model_json
 
 app = typer.Typer(no_args_is_help=True, help="MedAgentGym: biomedical coding tasks for LLM agents.")
 tasks_app = typer.Typer(no_args_is_help=True, help="Browse the task catalog.")
@@ -44,7 +50,9 @@ app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(fhir_app, name="fhir")
 app.add_typer(export_app, name="export")
 app.add_typer(train_app, name="train")
+app.add_typer(models_app, name="models")
 app.command("serve")(serve_command)
+app.command("import")(import_command)
 # Piped output (logs, CI) gets a width that fits the report tables instead of rich's 80 columns.
 console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 120)
 err = Console(stderr=True, soft_wrap=True)
@@ -55,8 +63,41 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _warn(message: str) -> None:
+    err.print(f"[yellow]warning:[/] {escape(clean_text(message))}")
+
+
+def _one_of(value: str, flag: str, accepted: tuple[str, ...] | list[str]) -> None:
+    """Refuse a value outside ``accepted`` with one line naming the flag."""
+    if value not in accepted:
+        raise _fail(f"{flag} {value!r}: not accepted (accepted: {', '.join(accepted)})")
+
+
+def _at_least(value: float | None, flag: str, minimum: float, *, above: bool = False) -> None:
+    """Refuse a number below ``minimum`` (or not above it, with ``above``); None means unset.
+
+    Written as ``not value >= minimum`` so that NaN is refused too."""
+    if value is None:
+        return
+    fine = value > minimum if above else value >= minimum
+    if not fine:
+        bound = f"> {minimum:g}" if above else f">= {minimum:g}"
+        raise _fail(f"{flag} {value:g}: out of range (accepted: {bound})")
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"medagentgym {__version__}")
+        raise typer.Exit(0)
+
+
 @app.callback()
-def _check_settings() -> None:
+def _check_settings(
+    version: Annotated[
+        bool,
+        typer.Option("--version", help="Print the version and exit.", is_eager=True, callback=_show_version),
+    ] = False,
+) -> None:
     """Settings read from the environment are checked before any command runs, so a bad value
     is one clear line (exit 2), not a traceback in the middle of a build or a run."""
     from medagentgym.world import WorldSizeError, world_size
@@ -69,7 +110,7 @@ def _check_settings() -> None:
 
 @tasks_app.command("list")
 def tasks_list(
-    dataset: Annotated[Optional[str], typer.Option(help="Only this dataset.")] = None,
+    dataset: Annotated[Optional[str], typer.Option("--dataset", "-d", help="Only this dataset.")] = None,
 ) -> None:
     """Datasets, their categories and instance counts per split."""
     try:
@@ -100,8 +141,8 @@ def tasks_show(
     """One sample as the agent sees it (the target stays hidden unless --reveal)."""
     try:
         sample = find_sample(sample_id, samples)
-    except (KeyError, UnknownDatasetError, SamplesFileError) as exc:
-        raise _fail(str(exc).strip("'\"")) from None
+    except (KeyError, SamplesFileError) as exc:  # SampleIdError and UnknownDatasetError are KeyErrors
+        raise _fail(str(exc)) from None
     view = sample.model_dump(mode="json") if reveal else sample.public_view()
     typer.echo(json.dumps(clean_json(view), indent=2, ensure_ascii=False))
 
@@ -121,76 +162,6 @@ def data_build(
         console.print(f"built {ds.name} in {cache_dir()}")
 
 
-@app.command("import")
-def import_cmd(
-    dataset: Annotated[str, typer.Argument(help="Dataset whose official task file this is.")],
-    source: Annotated[Path, typer.Argument(help="Official task file (JSONL).", exists=True, dir_okay=False)],
-    output: Annotated[Optional[Path], typer.Option(help="Samples JSONL to write.")] = None,
-    db: Annotated[
-        Optional[Path],
-        typer.Option(help="Folder of the real database's CSV files (EHR datasets; ehrcon: also the notes)."),
-    ] = None,
-    split: Annotated[
-        Optional[str],
-        typer.Option(help="Split the rows belong to (default: test; biodsbench: the split its file name states, else test)."),
-    ] = None,
-    data: Annotated[
-        Optional[Path],
-        typer.Option(help="Folder of the study files, one subfolder per study id (biodsbench; not on any registry)."),
-    ] = None,
-    query_timeout: Annotated[
-        Optional[float], typer.Option(help="Seconds one gold query may run before its row is skipped (EHR datasets).")
-    ] = None,
-    fhir_url: Annotated[
-        Optional[str],
-        typer.Option(
-            "--fhir-url",
-            help="Base URL of a FHIR server holding the rows' patients (medagentbench), e.g. http://localhost:8080/fhir/.",
-        ),
-    ] = None,
-    target_kind: Annotated[
-        Optional[str],
-        typer.Option(
-            "--target",
-            help="medcalcbench: grade against the 'official' answer and range (default) or our 'recomputed' published-formula value.",
-        ),
-    ] = None,
-) -> None:
-    """Turn official task rows into samples (answers checked or recomputed with our code).
-
-    Bad rows are skipped and listed with their line numbers; the output is replaced only when
-    the import succeeds. A file that cannot be read at all is a one-line error (exit 2).
-    """
-    try:
-        ds = get_dataset(dataset)
-    except UnknownDatasetError as exc:
-        raise _fail(str(exc)) from None
-    target = output or cache_dir() / "imports" / dataset / f"{source.stem}.samples.jsonl"
-    options: dict[str, object] = {}
-    if split is not None:
-        options["split"] = split
-    if data is not None:
-        options["data"] = data
-    if db is not None:
-        options["db"] = db
-    if query_timeout is not None:
-        options["query_timeout_s"] = query_timeout
-    if fhir_url is not None:
-        options["fhir_url"] = fhir_url
-    if target_kind is not None:
-        options["target"] = target_kind
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        report = ds.import_file(source, target, **options)
-    except TypeError as exc:
-        raise _fail(f"{dataset} does not accept these options: {exc}") from None
-    except (ValueError, OSError) as exc:
-        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise _fail(detail if str(source) in detail else f"{source}: {detail}") from None
-    typer.echo(model_json(report, indent=2))
-    console.print(f"wrote {report.samples_written} samples to {escape(clean_text(str(target)))}")
-
-
 def _selection(
     dataset: list[str] | None,
     category: list[str] | None,
@@ -207,6 +178,15 @@ def _selection(
         seed=seed,
         samples_file=str(samples) if samples else None,
     )
+
+
+def _check_splits(splits: list[str] | None) -> None:
+    """Each --split given, checked before any sample is generated."""
+    for name in splits or []:
+        try:
+            check_split(name, "--split")
+        except ValueError as exc:
+            raise _fail(str(exc)) from None
 
 
 DatasetOpt = Annotated[Optional[list[str]], typer.Option("--dataset", "-d", help="Dataset (repeatable).")]
@@ -240,6 +220,89 @@ def _policy_options(
     return options
 
 
+#: The flag behind each policy option, to name it when a policy does not take it.
+OPTION_FLAGS = {
+    "action_format": "--action-format",
+    "model": "--model",
+    "temperature": "--temperature",
+    "top_p": "--top-p",
+    "max_tokens": "--max-tokens",
+}
+
+
+def _check_taken(policy: str, options: dict[str, object]) -> None:
+    """Refuse options a policy's ``from_options`` has no parameter for, naming the flags.
+
+    Without this the oracle given ``--temperature`` fails with Python's "unexpected keyword
+    argument"; a policy that takes ``**options`` checks its own (and names them itself)."""
+    from medagentgym.policies import UnknownPolicyError, policy_class
+
+    try:
+        parameters = inspect.signature(policy_class(policy).from_options).parameters.values()
+    except UnknownPolicyError as exc:
+        raise _fail(str(exc)) from None
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return
+    takes = [p.name for p in parameters]
+    untaken = [OPTION_FLAGS.get(key, f"--policy-option {key}") for key in options if key not in takes]
+    if untaken:
+        which = "these" if len(untaken) > 1 else "this"
+        raise _fail(f"{', '.join(untaken)}: the {policy} policy does not take {which} (it takes: {', '.join(takes) or 'nothing'})")
+
+
+#: Characters of ``--extra-body``: server knobs are a few keys, never a document.
+MAX_EXTRA_BODY_CHARS = 100_000
+
+
+def _openai_options(
+    policy: str,
+    given: dict[str, object],
+    price_input: float | None,
+    price_output: float | None,
+    context_window: int | None,
+    extra_body: str | None,
+    seeded: bool | None,
+) -> dict[str, object]:
+    """The openai-only flags as options of ``OpenAIChatPolicy.from_options``.
+
+    Another policy given one of them would fail far from the cause (or ignore it), so it is
+    refused here, naming the flags."""
+    values = {
+        "--base-url": given.get("base_url"),
+        "--api-key-env": given.get("api_key_env"),
+        "--request-timeout": given.get("timeout_s"),
+        "--price-input": price_input,
+        "--price-output": price_output,
+        "--context-window": context_window,
+        "--extra-body": extra_body,
+        "--seeded" if seeded else "--no-seeded": seeded,
+    }
+    used = [flag for flag, value in values.items() if value is not None]
+    if used and policy != "openai":
+        raise _fail(f"{', '.join(used)}: only the openai policy takes {'these' if len(used) > 1 else 'this'} (policy: {policy})")
+    options: dict[str, object] = {}
+    if (price_input is None) != (price_output is None):
+        raise _fail("--price-input and --price-output go together (USD per million prompt and completion tokens)")
+    if price_input is not None and price_output is not None:
+        _at_least(price_input, "--price-input", 0)
+        _at_least(price_output, "--price-output", 0)
+        options["prices"] = {"prompt": price_input, "completion": price_output}
+    if context_window is not None:
+        _at_least(context_window, "--context-window", 1)
+        options["context_tokens"] = context_window
+    if extra_body is not None:
+        try:
+            body = loads_bounded(extra_body, max_chars=MAX_EXTRA_BODY_CHARS)
+        except UntrustedJSONError as exc:
+            raise _fail(f"--extra-body: {exc}; accepted: a JSON object, e.g. '{{\"top_k\": 20}}'") from None
+        if not isinstance(body, dict):
+            raise _fail(f"--extra-body: a JSON {type(body).__name__}, not an object (accepted: a JSON object)")
+        options["extra_body"] = body
+    if seeded is not None:
+        options["seeded"] = seeded
+    return options
+
+
 def _key_values(pairs: list[str], flag: str) -> dict[str, str]:
     """KEY=VALUE strings as a dict (each policy converts and checks its own values)."""
     options: dict[str, str] = {}
@@ -265,6 +328,10 @@ def run_cmd(
     max_model_calls: Annotated[Optional[int], typer.Option(help="Model calls in flight (default: concurrency).")] = None,
     episode_timeout: Annotated[Optional[float], typer.Option(help="Wall-clock limit per episode, s.")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Run folder (resumes if it exists).")] = None,
+    extend: Annotated[
+        bool,
+        typer.Option("--extend", help="Add to an existing --out made with other settings (recorded in its manifest)."),
+    ] = False,
     max_turns: Annotated[int, typer.Option(help="Turn limit per episode.")] = 15,
     action_format: Annotated[str, typer.Option(help="json or tools.")] = "json",
     reveal_verdict: Annotated[bool, typer.Option(help="Tell the agent whether it was right.")] = False,
@@ -276,6 +343,19 @@ def run_cmd(
     top_p: Annotated[Optional[float], typer.Option(help="Nucleus sampling.")] = None,
     max_tokens: Annotated[Optional[int], typer.Option(help="Tokens per model reply.")] = None,
     request_timeout: Annotated[Optional[float], typer.Option(help="Seconds per model request.")] = None,
+    price_input: Annotated[
+        Optional[float], typer.Option(help="USD per million prompt tokens (openai; with --price-output): fills the cost column.")
+    ] = None,
+    price_output: Annotated[Optional[float], typer.Option(help="USD per million completion tokens (openai).")] = None,
+    context_window: Annotated[
+        Optional[int], typer.Option(help="The model's context window in tokens; the conversation is fitted into it (openai).")
+    ] = None,
+    extra_body: Annotated[
+        Optional[str], typer.Option(help='JSON object merged into each request, e.g. \'{"top_k": 20}\' (openai).')
+    ] = None,
+    seeded: Annotated[
+        Optional[bool], typer.Option("--seeded/--no-seeded", help="Send each episode's seed with its requests (openai).")
+    ] = None,
     backend: Annotated[str, typer.Option(help="local or ray.")] = "local",
     ray_address: Annotated[Optional[str], typer.Option(help="Existing Ray cluster (default: start a local one).")] = None,
     progress: Annotated[bool, typer.Option(help="Show a live progress line.")] = True,
@@ -284,12 +364,46 @@ def run_cmd(
         typer.Option("--policy-option", help="KEY=VALUE passed to the policy (repeatable), e.g. recovery=0.3."),
     ] = None,
 ) -> None:
-    """Run a policy over a selection of samples into a resumable run folder, then report."""
-    from medagentgym.policies import PolicySpec, UnknownPolicyError, make_policy
+    """Run a policy over a selection of samples into a resumable run folder, then report.
+
+    Exits 2 before any episode when an option is invalid or the policy's pre-flight check fails
+    (endpoint unreachable, key refused, unknown model), and 1 when every episode this invocation
+    wrote ended in an infrastructure error (the folder keeps them; a resume retries them).
+    """
+    from medagentgym.policies import PolicySpec, UnknownPolicyError, make_policy, preflight
+    from medagentgym.policies.base import PreflightError
     from medagentgym.rollout import RolloutConfig
     from medagentgym.runs.report import print_report
-    from medagentgym.runs.store import ManifestError, RunLockedError, RunManifest, RunStore
+    from medagentgym.runs.store import (
+        ManifestError,
+        RunIdentityError,
+        RunLockedError,
+        RunManifest,
+        RunStore,
+        run_identity,
+    )
 
+    _check_splits(split)
+    _one_of(action_format, "--action-format", ("json", "tools"))
+    _one_of(backend, "--backend", ("local", "ray"))
+    for value, flag, minimum in (
+        (epochs, "--epochs", 1),
+        (concurrency, "--concurrency", 1),
+        (max_model_calls, "--max-model-calls", 1),
+        (max_turns, "--max-turns", 1),
+        (limit_per_category, "--limit-per-category", 1),
+        (max_tokens, "--max-tokens", 1),
+        (seed, "--seed", 0),
+    ):
+        _at_least(value, flag, minimum)
+    _at_least(episode_timeout, "--episode-timeout", 0, above=True)
+    _at_least(request_timeout, "--request-timeout", 0, above=True)
+    given = _policy_options(
+        policy, action_format, model, base_url, api_key_env, temperature, top_p, max_tokens, request_timeout
+    )
+    given.update(_openai_options(policy, given, price_input, price_output, context_window, extra_body, seeded))
+    spec = PolicySpec(name=policy, options={**given, **_key_values(policy_option or [], "--policy-option")})
+    _check_taken(policy, spec.options)
     selection = _selection(dataset, category, split, limit_per_category, seed, samples)
     try:
         chosen = list(select_samples(selection))
@@ -312,52 +426,75 @@ def run_cmd(
             env=env_config,
             progress=progress,
         )
-        spec = PolicySpec(
-            name=policy,
-            options={
-                **_policy_options(
-                    policy, action_format, model, base_url, api_key_env, temperature, top_p, max_tokens, request_timeout
-                ),
-                **_key_values(policy_option or [], "--policy-option"),
-            },
-        )
         the_policy = make_policy(spec)
     except (UnknownPolicyError, ValueError, TypeError) as exc:
+        raise _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
+    try:
+        preflight(the_policy)  # before any folder exists: a dead endpoint leaves nothing behind
+    except PreflightError as exc:
         raise _fail(str(exc)) from None
     run_id = datetime.now(UTC).strftime("%Y%m%d-%H%M%S") + f"-{policy}"
     run_dir = out or Path("runs") / run_id
+    policy_info = the_policy.info.model_dump()
     manifest = RunManifest(
         run_id=run_id,
         created_at=datetime.now(UTC).isoformat(),
-        policy=the_policy.info.model_dump(),
+        policy=policy_info,
         selection=selection.model_dump(),
         env=env_config.model_dump(),
         episodes_planned=len(chosen) * epochs,
+        identity=run_identity(
+            policy_info, _identity_selection(selection), env_config.model_dump(), epochs=epochs, samples=len(chosen)
+        ),
     )
+    planned = {(sample.id, epoch) for sample in chosen for epoch in range(epochs)}
     try:
-        store = RunStore(run_dir, manifest)
-    except (RunLockedError, ManifestError) as exc:
+        store = RunStore(run_dir, manifest, extend=extend, planned=planned)
+    except (RunLockedError, ManifestError, RunIdentityError) as exc:
         raise _fail(str(exc)) from None
     except OSError as exc:
         raise _fail(f"{run_dir}: cannot open the run folder ({exc.strerror or exc})") from None
     with store:
+        shown_dir = escape(clean_text(str(run_dir)))
+        for problem in store.problems:
+            _warn(f"{problem}; its episode runs again")
+        if store.changes:
+            console.print(
+                f"extended {shown_dir} ({escape(clean_text('; '.join(store.changes)))}); "
+                f"{store.manifest.episodes_planned} episodes planned in all"
+            )
         if store.done:
-            console.print(f"resuming {escape(clean_text(str(run_dir)))}: {len(store.done)} episodes already done")
+            console.print(f"resuming {shown_dir}: {len(store.done)} episodes already done")
         if backend == "ray":
             from medagentgym.rollout.ray_backend import run_rollouts_ray
 
             summary = run_rollouts_ray(chosen, spec, store, config, address=ray_address)
-        elif backend == "local":
+        else:
             from medagentgym.rollout import run_rollouts
 
             summary = run_rollouts(chosen, the_policy, store, config)
-        else:
-            raise _fail(f"unknown backend {backend!r} (local or ray)")
+        failures = dict(store.appended_failures)
     console.print(
         f"ran {summary.written} episodes ({summary.skipped} already done), "
         f"{summary.successes} successful; statuses {summary.by_status}"
     )
     print_report(run_dir, console)
+    infra = summary.by_status.get("infra_error", 0)
+    if summary.written and infra == summary.written:
+        kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(failures.items()))
+        raise _fail(
+            f"all {infra} episodes of this run ended in infrastructure errors ({kinds}); "
+            f"{run_dir} keeps them and running the same command again retries them",
+            code=1,
+        )
+
+
+def _identity_selection(selection: Selection) -> dict[str, object]:
+    """The selection as a run's identity records it: a samples file by its absolute path, so a
+    resume from another directory is the same run."""
+    if selection.samples_file:
+        selection = selection.model_copy(update={"samples_file": str(Path(selection.samples_file).resolve())})
+    return selection.model_dump()
 
 
 @app.command("report")
@@ -369,11 +506,17 @@ def report_cmd(
         Optional[Path],
         typer.Option(help="A trained verifier (train verifier's model folder): best@k by it beside majority vote."),
     ] = None,
+    watch: Annotated[
+        bool,
+        typer.Option("--watch", help="With --html: rewrite the HTML report whenever a run changes, until Ctrl-C (a run in progress)."),
+    ] = False,
 ) -> None:
     """Success by dataset and category, pass@k, best@k, failures; a leaderboard for several runs."""
     from medagentgym.runs.report import load_runs, print_report
     from medagentgym.runs.store import ManifestError
 
+    if watch and html is None:
+        raise _fail("--watch rewrites an HTML report: give --html DIR too")
     selectors = None
     if verifier is not None:
         from medagentgym.scoring.metrics import MajorityVote
@@ -387,8 +530,13 @@ def report_cmd(
         if terminal:
             print_report(runs, console, selectors=selectors)
         else:
-            load_runs(runs, selectors=selectors)  # still refuse folders that are not runs
-        if html is not None:
+            # still refuse folders that are not runs, and still name lines that could not be read
+            for loaded in load_runs(runs, selectors=selectors):
+                for problem in loaded.problems:
+                    _warn(problem)
+        if html is not None and watch:
+            _watch_html(runs, html, selectors)
+        elif html is not None:
             from medagentgym.runs.html_report import write_html_report
 
             index = write_html_report(runs, html, selectors=selectors)
@@ -397,6 +545,21 @@ def report_cmd(
         raise _fail(str(exc)) from None
     except OSError as exc:
         raise _fail(f"{exc.filename or 'report'}: {exc.strerror or exc}") from None
+
+
+def _watch_html(runs: list[Path], html: Path, selectors: object) -> None:
+    """Keep the HTML report of runs in progress current; Ctrl-C ends the watch with exit 0."""
+    from medagentgym.runs.html_report import watch_html_report
+
+    def written(index: Path) -> None:
+        console.print(f"HTML report: {escape(clean_text(str(index)))}")
+
+    err.print(f"watching {len(runs)} run(s) (Ctrl-C stops)")
+    try:
+        watch_html_report(runs, html, selectors=selectors, on_write=written)  # type: ignore[arg-type]
+    except KeyboardInterrupt:  # the watch returns on Ctrl-C itself; one arriving between polls too
+        pass
+    err.print("stopped watching")
 
 
 @app.command("validate")
@@ -415,6 +578,10 @@ def validate_cmd(
     """Run the oracle over the catalog: every sample must score 1 (exit 1 otherwise)."""
     from medagentgym.validation import validate
 
+    _check_splits(split)
+    _at_least(limit_per_category, "--limit-per-category", 1)
+    _at_least(concurrency, "--concurrency", 1)
+    _at_least(seed, "--seed", 0)
     selection = _selection(dataset, category, split or list(SPLITS), limit_per_category, seed, samples)
     try:
         result = validate(selection, concurrency=concurrency, progress=progress)

@@ -89,3 +89,28 @@ def test_tasks_list_shows_the_ehr_datasets() -> None:
     assert result.exit_code == 0
     for name in ("mimic_iii", "eicu", "treqs", "ehr_seqsql"):
         assert name in result.output
+
+
+def test_openai_flags_reach_the_policy_and_price_the_run(tmp_path: Path, toy_samples, monkeypatch) -> None:
+    """--price-input/--price-output, --context-window, --extra-body and --seeded (issue 14, item 6),
+    against the mock LLM: the requests carry them and the cost is known."""
+    from medagentgym.mock_llm import create_app, serve_mock
+    from medagentgym.scoring.metrics import episode_cost
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    samples = _samples_file(tmp_path, toy_samples[:1])
+    mock = create_app()
+    run_dir = tmp_path / "priced"
+    with serve_mock(mock) as base_url:
+        result = runner.invoke(app, [
+            "run", "--policy", "openai", "--model", "mock", "--base-url", base_url, "--samples", str(samples),
+            "--out", str(run_dir), "--no-progress", "--price-input", "2.5", "--price-output", "10",
+            "--context-window", "8192", "--extra-body", '{"top_k": 20}', "--seeded",
+        ])
+    assert result.exit_code == 0, result.output
+    [episode] = load_run(run_dir)
+    assert episode.policy.prices == {"prompt": 2.5, "completion": 10.0}
+    assert episode.policy.sampling["seeded"] is True and episode.policy.sampling["extra_body"] == {"top_k": 20}
+    assert episode.usage.total_tokens > 0 and (episode_cost(episode) or 0) > 0
+    chats = [r.body for r in mock.state.mock.requests if "messages" in r.body and r.turn >= 0]
+    assert chats and all(b.get("top_k") == 20 and "seed" in b for b in chats)

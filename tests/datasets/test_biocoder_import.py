@@ -397,9 +397,9 @@ def test_gold_is_cached_per_environment(tmp_path: Path, runner: GoldRunner, monk
 def test_cli_import_and_method_row_graded_with_its_class(tmp_path: Path, sandbox_server: Any) -> None:
     source = write_rows(tmp_path / "one.jsonl", [row("cli-1", METHOD_CONTEXT, METHOD_SOLUTION, "def histogram(self)")])
     output = tmp_path / "out.jsonl"
-    result = CliRunner().invoke(app, ["import", "biocoder", str(source), "--output", str(output)])
+    result = CliRunner().invoke(app, ["import", "biocoder", str(source), "--output", str(output), "--json"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output[: result.output.rindex("}") + 1])["samples_written"] == 1
+    assert json.loads(result.stdout)["samples_written"] == 1
     refused = CliRunner().invoke(app, ["import", "biocoder", str(source), "--output", str(output), "--db", str(tmp_path)])
     assert refused.exit_code != 0 and "does not accept" in refused.output
     (sample,) = read_samples(output)

@@ -24,8 +24,8 @@ LONE = "\udcff"
 
 
 def _report(output: str) -> dict[str, Any]:
-    """The ImportReport JSON the command prints before its 'wrote N samples' line."""
-    return json.loads(output[: output.rindex("\nwrote ")])
+    """The ImportReport the command prints with --json (nothing else is on stdout)."""
+    return json.loads(output)
 
 
 def _one_line_error(result: Any, *needles: str) -> None:
@@ -76,10 +76,10 @@ def test_gold_sql_runs_read_only_and_under_a_time_limit(
     source.write_text("\n".join(rows) + "\n")
     output = tmp_path / "out" / "attack.samples.jsonl"
     result = runner.invoke(
-        app, ["import", "mimic_iii", str(source), "--output", str(output), "--query-timeout", "1"]
+        app, ["import", "mimic_iii", str(source), "--output", str(output), "--query-timeout", "1", "--json"]
     )
     assert result.exit_code == 0, result.output
-    report = _report(result.output)
+    report = _report(result.stdout)
     details = report["details"]
     assert report["samples_written"] == 1 and report["rows_read"] == len(rows)
     assert details["gold_refused"] >= 5  # vacuum, attach, commit, pragma, extension, insert
@@ -117,10 +117,10 @@ def test_bad_rows_are_skipped_with_their_line_numbers(mimic_iii_env: Path, tmp_p
     source = tmp_path / "rows.jsonl"
     source.write_bytes(b"\n".join(lines) + b"\n")
     output = tmp_path / "rows.samples.jsonl"
-    result = runner.invoke(app, ["import", "mimic_iii", str(source), "--output", str(output)])
+    result = runner.invoke(app, ["import", "mimic_iii", str(source), "--output", str(output), "--json"])
     assert result.exit_code == 0, result.output
     result.stdout_bytes.decode("utf-8")
-    report = _report(result.output)
+    report = _report(result.stdout)
     assert report["samples_written"] == 2 and report["rows_skipped"] == 7 and report["rows_read"] == 9
     messages = report["messages"]
     for number, why in ((2, "invalid UTF-8"), (3, "nested deeper"), (4, "not valid JSON"), (5, "no gold"),
@@ -187,9 +187,9 @@ def test_medcalcbench_import_skips_hostile_rows_and_writes_atomically(
     source = tmp_path / "calc.jsonl"
     source.write_bytes(b"\n".join(lines) + b"\n")
     output = tmp_path / "calc.samples.jsonl"
-    result = runner.invoke(app, ["import", "medcalcbench", str(source), "--output", str(output)])
+    result = runner.invoke(app, ["import", "medcalcbench", str(source), "--output", str(output), "--json"])
     assert result.exit_code == 0, result.output
-    report = _report(result.output)
+    report = _report(result.stdout)
     assert report["samples_written"] == 2 and report["rows_skipped"] == 6
     for number in (2, 3, 4, 5, 6, 8):
         assert any(m.startswith(f"line {number}:") for m in report["messages"]), (number, report["messages"])

@@ -131,10 +131,10 @@ def test_rows_become_samples_over_the_users_server(mab, user_server, tmp_path: P
     source = write_rows(tmp_path / "rows.jsonl", official_rows())
     output = tmp_path / "samples.jsonl"
     result = CliRunner().invoke(
-        app, ["import", "medagentbench", str(source), "--output", str(output), "--fhir-url", base]
+        app, ["import", "medagentbench", str(source), "--output", str(output), "--fhir-url", base, "--json"]
     )
     assert result.exit_code == 0, result.output
-    report = json.loads(result.output[: result.output.rindex("}") + 1])
+    report = json.loads(result.stdout)
     assert report["samples_written"] == 7 and report["rows_skipped"] == 6
     skipped = "\n".join(report["messages"])
     for line in (8, 9, 10, 11, 12, 13):

@@ -192,9 +192,9 @@ def test_cli_import(tmp_path: Path) -> None:
     source = tmp_path / "rows.jsonl"
     _write_file(source)
     output = tmp_path / "cli.jsonl"
-    result = CliRunner().invoke(app, ["import", "npowerai", str(source), "--output", str(output), "--split", "train"])
+    result = CliRunner().invoke(app, ["import", "npowerai", str(source), "--output", str(output), "--split", "train", "--json"])
     assert result.exit_code == 0, result.output
-    report = json.loads(result.output[: result.output.rindex("}") + 1])
+    report = json.loads(result.stdout)
     assert report["samples_written"] == 7 and report["details"]["emulation_agreement"]["rate"] == 1.0
     assert len(output.read_text("utf-8").splitlines()) == 7
 

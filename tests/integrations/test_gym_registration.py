@@ -86,7 +86,7 @@ def test_the_ids_resolve_in_a_fresh_interpreter(script: str) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"dataset": "medcalcbench", "category": "bmj"}, "no category 'bmj'"),
+        ({"dataset": "medcalcbench", "category": "bmj"}, "unknown category 'bmj' in medcalcbench"),
         ({"dataset": "nope"}, "unknown dataset"),
         ({"dataset": "medcalcbench", "split": "dev"}, "unknown split"),
     ],

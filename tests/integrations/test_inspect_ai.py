@@ -125,7 +125,7 @@ def test_samples_are_ours_with_no_target_in_them() -> None:
 
 
 def test_selection_errors_are_one_line() -> None:
-    with pytest.raises(IntegrationError, match="no category"):
+    with pytest.raises(IntegrationError, match="unknown category"):
         medagentgym_task(dataset="medcalcbench", category="no_such_calculator")
     with pytest.raises(IntegrationError, match="unknown sample"):
         medagentgym_task(sample_ids=["medcalcbench/bmi/train/0/not-a-number"])

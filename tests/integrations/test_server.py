@@ -148,7 +148,7 @@ def test_listing_and_one_episode(client: Any) -> None:
     ("body", "status", "words"),
     [
         ({"sample_id": "nope/x/train/0/0"}, 400, "unknown dataset"),
-        ({"sample_id": "medcalcbench/nope/train/0/0"}, 400, "no category"),
+        ({"sample_id": "medcalcbench/nope/train/0/0"}, 400, "unknown category"),
         ({"sample_id": "medcalcbench/bmi/valid/0/0"}, 400, "split"),
         ({"dataset": "medcalcbench", "category": "bmi", "split": "dev"}, 400, "split"),
         ({"dataset": "medcalcbench"}, 400, "both dataset and category"),

@@ -7,8 +7,10 @@ Adding a dataset therefore means adding a package, never editing a list or an if
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import pkgutil
+from collections.abc import Iterable
 from functools import cache
 from importlib.metadata import entry_points
 
@@ -47,9 +49,23 @@ def all_datasets() -> list[Dataset]:
     return list(_discover().values())
 
 
+def close_names(name: str, known: Iterable[str]) -> list[str]:
+    """Up to three known names close to ``name``, closest first (what a typo probably meant)."""
+    return difflib.get_close_matches(name, list(known), n=3, cutoff=0.6)
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """"; did you mean 'bmi'?" when ``name`` is close to a known name, else "".
+
+    Typos are the usual reason a name is unknown, so every unknown-name error ends with the
+    closest known names instead of leaving the user to read the whole list."""
+    close = close_names(name, known)
+    return f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+
+
 def get_dataset(name: str) -> Dataset:
     datasets = _discover()
     if name not in datasets:
         known = ", ".join(datasets) or "none"
-        raise UnknownDatasetError(f"unknown dataset {name!r} (known: {known})")
+        raise UnknownDatasetError(f"unknown dataset {name!r} (known: {known}{did_you_mean(name, datasets)})")
     return datasets[name]

@@ -1,4 +1,10 @@
-"""Choosing which samples a run or a validation covers."""
+"""Choosing which samples a run or a validation covers.
+
+Names typed by people (splits, datasets, categories, sample ids, samples files) are checked here,
+at the edge: an unknown one is one line saying what was given, where, and what is accepted (with
+the closest known name for a typo), never a selection that silently yields nothing or a sample
+generated far beyond the catalog.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +14,8 @@ from typing import overload
 
 from pydantic import BaseModel, ValidationError
 
-from medagentgym.catalog.dataset import iter_samples
-from medagentgym.catalog.registry import get_dataset
+from medagentgym.catalog.dataset import Category, Dataset, iter_samples
+from medagentgym.catalog.registry import close_names, did_you_mean, get_dataset
 from medagentgym.catalog.sample import SPLITS, Sample, Split
 from medagentgym.untrusted import iter_jsonl
 
@@ -29,6 +35,56 @@ class SamplesFileError(ValueError):
     pass
 
 
+class SampleIdError(KeyError):
+    """A sample id that names no sample of the catalog; the message says which part is wrong."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; this reads better in the CLI
+        return str(self.args[0])
+
+
+def check_split(split: str, where: str = "split") -> None:
+    """ValueError unless ``split`` is one of SPLITS (the message names ``where`` it came from)."""
+    if split not in SPLITS:
+        raise ValueError(f"{where} {split!r}: unknown split (accepted: {', '.join(SPLITS)})")
+
+
+#: Known names listed when an unknown one has no close match (the rest are counted).
+MAX_NAMES_SHOWN = 8
+
+
+def unknown_category(name: str, dataset: str, known: Sequence[str]) -> str:
+    """The one-line message for a category ``dataset`` does not have, with a guess for a typo."""
+    hint = did_you_mean(name, known)
+    if hint:
+        return f"unknown category {name!r} in {dataset}{hint}"
+    shown = ", ".join(known[:MAX_NAMES_SHOWN])
+    more = f" and {len(known) - MAX_NAMES_SHOWN} more" if len(known) > MAX_NAMES_SHOWN else ""
+    return f"unknown category {name!r} in {dataset} (known: {shown}{more})"
+
+
+def _category(dataset: Dataset, name: str) -> Category:
+    for category in dataset.categories():
+        if category.name == name:
+            return category
+    raise SampleIdError(unknown_category(name, dataset.name, [c.name for c in dataset.categories()]))
+
+
+def _check_categories(names: Sequence[str], datasets: Sequence[Dataset], *, every: bool = False) -> None:
+    """ValueError for a category that none of ``datasets`` has: a typo would select nothing.
+
+    ``every``: the datasets are all there are (none was named)."""
+    owner = {c.name: ds.name for ds in datasets for c in ds.categories()}
+    for name in names:
+        if name in owner:
+            continue
+        if len(datasets) == 1:
+            raise ValueError(unknown_category(name, datasets[0].name, list(owner)))
+        close = close_names(name, owner)
+        hint = f"; did you mean {' or '.join(f'{c!r} ({owner[c]})' for c in close)}?" if close else ""
+        where = "no dataset has it" if every else "none of the selected datasets has it"
+        raise ValueError(f"unknown category {name!r}: {where}{hint}")
+
+
 def read_samples_file(path: Path) -> list[Sample]:
     """Samples written by an importer (one JSON object per line). Bad lines are named, not skipped.
 
@@ -36,6 +92,11 @@ def read_samples_file(path: Path) -> list[Sample]:
     nesting too deep are named with their line number like a line that is not a sample; a file
     that cannot be opened is a SamplesFileError too.
     """
+    path = Path(path)
+    if path.is_dir():
+        raise SamplesFileError(f"{path}: is a directory, not a samples file (JSONL, one sample per line)")
+    if not path.exists():
+        raise SamplesFileError(f"{path}: no such samples file (JSONL, as `medagentgym import` writes)")
     samples: list[Sample] = []
     problems: list[str] = []
     try:
@@ -52,6 +113,8 @@ def read_samples_file(path: Path) -> list[Sample]:
     if problems:
         shown = "; ".join(problems[:5])
         raise SamplesFileError(f"{path}: {len(problems)} unreadable sample line(s): {shown}")
+    if not samples:
+        raise SamplesFileError(f"{path}: holds no samples (expected one JSON sample per line, as `medagentgym import` writes)")
     return samples
 
 
@@ -61,16 +124,16 @@ def select_samples(selection: Selection) -> Iterator[Sample]:
         return
     from medagentgym.catalog.registry import dataset_names
 
-    names = selection.datasets or dataset_names()
-    for name in names:
-        dataset = get_dataset(name)
+    for split in selection.splits:
+        check_split(split)
+    datasets = [get_dataset(name) for name in selection.datasets or dataset_names()]
+    _check_categories(selection.categories, datasets, every=not selection.datasets)
+    for dataset in datasets:
         known = {c.name for c in dataset.categories()}
         wanted: Sequence[str] | None = [c for c in selection.categories if c in known] or None
         if selection.categories and wanted is None:
             continue
         for split in selection.splits:
-            if split not in SPLITS:
-                raise ValueError(f"unknown split {split!r}")
             yield from iter_samples(
                 dataset,
                 categories=wanted,
@@ -80,25 +143,47 @@ def select_samples(selection: Selection) -> Iterator[Sample]:
             )
 
 
+#: Digits of a seed or index in a sample id: more is never a real sample (and would make
+#: ``int()`` slow or refuse the string).
+MAX_ID_DIGITS = 18
+
+
+def _id_number(text: str, what: str, sample_id: str) -> int:
+    """A seed or index of a sample id: plain ASCII digits as ``make_sample_id`` writes them."""
+    canonical = text.isascii() and text.isdigit() and len(text) <= MAX_ID_DIGITS and str(int(text)) == text
+    if not canonical:
+        raise SampleIdError(f"{sample_id!r}: {what} {text!r} is not a non-negative integer (digits, no leading zeros)")
+    return int(text)
+
+
 def find_sample(sample_id: str, samples_file: Path | None = None) -> Sample:
-    """Regenerate a sample from its id (dataset/category/split/seed/index), or find it in a file."""
+    """Regenerate a sample from its id (dataset/category/split/seed/index), or find it in a file.
+
+    Every part is checked before anything is generated: an index beyond the category's count is
+    refused (generators would otherwise draw a sample the catalog never holds, slowly), so a
+    ``SampleIdError`` (a ``KeyError``) names the part that is wrong and what is accepted.
+    """
     if samples_file is not None:
         for sample in read_samples_file(samples_file):
             if sample.id == sample_id:
                 return sample
-        raise KeyError(f"no sample {sample_id!r} in {samples_file}")
+        raise SampleIdError(f"no sample {sample_id!r} in {samples_file}")
     parts = sample_id.split("/")
-    if len(parts) != 5:
-        raise KeyError(f"{sample_id!r} is not a generated sample id (dataset/category/split/seed/index)")
-    dataset, category, split, seed, index = parts
+    if len(parts) != 5 or not all(parts):
+        raise SampleIdError(f"{sample_id!r} is not a generated sample id (dataset/category/split/seed/index)")
+    dataset, category, split, seed_text, index_text = parts
     if split not in SPLITS:
-        raise KeyError(f"unknown split {split!r} in {sample_id!r}")
-    if not (seed.isdigit() and index.isdigit()):
-        raise KeyError(f"{sample_id!r}: seed and index must be non-negative integers")
+        raise SampleIdError(f"{sample_id!r}: unknown split {split!r} (accepted: {', '.join(SPLITS)})")
+    seed = _id_number(seed_text, "seed", sample_id)
+    index = _id_number(index_text, "index", sample_id)
     ds = get_dataset(dataset)
-    if category not in {c.name for c in ds.categories()}:
-        raise KeyError(f"dataset {dataset!r} has no category {category!r}")
-    return ds.generate(category, split, int(index), int(seed))  # type: ignore[arg-type]
+    found = _category(ds, category)
+    count = max(found.count(split), found.count(split, full=True))  # type: ignore[arg-type]
+    if index >= count:
+        where = f"{dataset}/{category}/{split}"
+        accepted = f"0..{count - 1}" if count else "it holds no samples"
+        raise SampleIdError(f"index {index} is out of range for {where} ({accepted})")
+    return ds.generate(category, split, index, seed)  # type: ignore[arg-type]
 
 
 class SelectedSamples(Sequence[Sample]):
@@ -145,16 +230,13 @@ def checked_selection(
     instead of a selection that silently yields nothing. Used by ``gymnasium.make``, the server
     and every adapter that takes a selection.
     """
-    if split not in SPLITS:
-        raise ValueError(f"unknown split {split!r} (one of {', '.join(SPLITS)})")
+    check_split(split)
     datasets = [dataset] if isinstance(dataset, str) else list(dataset or [])
     categories = [category] if isinstance(category, str) else list(category or [])
     if not samples_file:
-        for name in datasets:
-            known = {c.name for c in get_dataset(name).categories()}
-            unknown = [c for c in categories if c not in known]
-            if len(datasets) == 1 and unknown:
-                raise ValueError(f"dataset {name!r} has no category {', '.join(map(repr, unknown))}")
+        found = [get_dataset(name) for name in datasets]
+        if len(found) == 1:
+            _check_categories(categories, found)
     return Selection(
         datasets=datasets,
         categories=categories,

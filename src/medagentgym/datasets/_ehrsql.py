@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+from medagentgym.catalog.dataset import json_document_rows
 from medagentgym.catalog.sample import AnswerType, Split
 from medagentgym.catalog.splits import DistinctSequence, rng_for, stable_hash
 from medagentgym.readonly_sql import (
@@ -47,13 +48,7 @@ from medagentgym.readonly_sql import (
     fetch_limited,
     time_limit,
 )
-from medagentgym.untrusted import (
-    MAX_FILE_JSON_DEPTH,
-    UntrustedJSONError,
-    clean_json,
-    iter_jsonl,
-    loads_bounded,
-)
+from medagentgym.untrusted import iter_jsonl
 from medagentgym.world import WORLD_NOW, stamp_of
 
 #: The moment EHRSQL's MIMIC-III and eICU questions treat as "now" (the world's fixed now).
@@ -351,33 +346,20 @@ class TaskRows:
     lines: list[int] = field(default_factory=list)
 
 
-class TaskFileError(ValueError):
-    """A task file that cannot be read at all; the message names the file."""
-
-
 def read_task_rows(source: Path) -> TaskRows:
     """Read an EHRSQL-style task file: JSONL, or a JSON list (or ``{"data": [...]}``).
 
     A bad JSONL line (invalid UTF-8, invalid JSON, nested too deeply), a non-object item or a
     row without a gold ``query`` is skipped, counted and explained with its line number, so one
     bad line never loses the rest of the file. A whole-file JSON document that cannot be read
-    raises :class:`TaskFileError`.
+    raises ``ImportFileError`` (``catalog.dataset.json_document_rows``).
     """
     source = Path(source)
     out = TaskRows()
-    stripped = source.read_bytes().strip()
     iterable: list[tuple[int, Any]] = []
-    if stripped.startswith(b"[") or (stripped.startswith(b"{") and b"\n" not in stripped):
+    items = json_document_rows(source, source.read_bytes().strip())
+    if items is not None:
         kind = "item"
-        try:
-            obj = clean_json(loads_bounded(stripped.decode("utf-8"), max_depth=MAX_FILE_JSON_DEPTH))
-        except UnicodeDecodeError as exc:
-            raise TaskFileError(f"{source}: not valid UTF-8 (byte {exc.start + 1})") from None
-        except UntrustedJSONError as exc:
-            raise TaskFileError(f"{source}: {exc}") from None
-        items = obj.get("data", [obj]) if isinstance(obj, dict) else obj
-        if not isinstance(items, list):
-            raise TaskFileError(f"{source}: 'data' is not a list of task rows")
         iterable = [(i + 1, item) for i, item in enumerate(items)]
     else:
         kind = "line"

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from medagentgym.catalog.dataset import ImportReport
+from medagentgym.catalog.dataset import ImportReport, RowShape
 from medagentgym.catalog.sample import (
     AnswerType,
     Resource,
@@ -55,6 +55,13 @@ from medagentgym.untrusted import model_json, write_lines_atomic
 #: its result is empty (the embedded synthetic databases), ``empty`` only when its result is
 #: empty (a user's real database, where the official literals exist), ``off`` never.
 ReanchorMode = Literal["absent", "empty", "off"]
+
+
+def ehrsql_row_shape(db_id: str) -> RowShape:
+    """The rows of an EHRSQL-style task file: each needs a gold ``query`` (``read_task_rows`` skips
+    the others); the official files name their database in ``db_id``, file each row under its
+    ``split`` field, and may be one JSON list instead of JSONL."""
+    return RowShape(fields=("query",), tags={"db_id": db_id}, split_field=True, documents=True)
 
 
 @dataclass(frozen=True)
@@ -106,13 +113,16 @@ def import_ehrsql_file(
     reanchor: ReanchorMode | None = None,
     messages: list[str] | None = None,
     resource_description: str | None = None,
+    split: Split | None = None,
 ) -> ImportReport:
     """Import an official task file into Samples written as JSONL at ``output`` (atomically).
 
     ``db_path`` is the SQLite database the answers are computed on; ``db_kind`` is recorded
     (``embedded`` or e.g. ``user_csv``); ``reanchor`` defaults to ``absent`` for the embedded
     database and ``empty`` otherwise; ``messages`` are earlier messages (e.g. from loading the
-    user's CSVs) to put first in the report; ``resource_description`` overrides the config's.
+    user's CSVs) to put first in the report; ``resource_description`` overrides the config's;
+    ``split`` files every row under that split (None: each row's own ``split`` field, train when
+    absent).
 
     Each gold query runs once as written (counted in ``gold_executed``/``gold_nonempty_before``
     or, when it fails, in ``errors`` by kind and skipped with its line number). A row is then
@@ -130,7 +140,9 @@ def import_ehrsql_file(
     mode: ReanchorMode = reanchor or ("absent" if db_kind == "embedded" else "empty")
     if mode not in ("absent", "empty", "off"):
         raise ValueError(f"unknown re-anchoring mode {mode!r} (absent, empty or off)")
-    state = _ImportState(messages=list(messages or []))
+    if split is not None and split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', not {str(split)[:40]!r}")
+    state = _ImportState(messages=list(messages or []), split=split)
     read = read_task_rows(source)
     state.messages += read.messages
     state.skipped = read.skipped
@@ -154,6 +166,7 @@ def import_ehrsql_file(
         rows_read=len(read.rows) + read.skipped,
         samples_written=len(state.lines),
         rows_skipped=state.skipped,
+        skipped_by_reason=_skipped_by_reason(read.messages, counters),
         details={
             "db": str(db_path),
             "db_kind": db_kind,
@@ -185,6 +198,32 @@ def import_ehrsql_file(
 
 #: The kinds of GoldQueryError, counted per kind in ``details["errors"]``.
 _ERROR_KINDS = ("error", "refused", "timeout", "too_many_rows")
+#: The reason (``ImportReport.skipped_by_reason``) of each counter that counts skipped rows.
+_SKIP_REASONS = {
+    "error_error": "gold SQL failed",
+    "error_refused": "gold SQL refused (not a read)",
+    "error_timeout": "gold SQL timed out",
+    "error_too_many_rows": "gold SQL returned too many rows",
+    "skipped_empty": "empty result",
+    "skipped_unmatched": "names a value absent from the database",
+    "bad_rows": "no sample can be built",
+}
+
+
+def _skipped_by_reason(read_messages: list[str], counters: Counter[str]) -> dict[str, int]:
+    """Rows skipped per reason: the reader's (one message per skipped line) and the loop's."""
+    reasons: Counter[str] = Counter()
+    for message in read_messages:
+        if message.endswith("no gold 'query'"):
+            reasons["no gold 'query'"] += 1
+        elif message.endswith("not a JSON object"):
+            reasons["not a JSON object"] += 1
+        elif ": skipped," in message:
+            reasons["unreadable line"] += 1
+    for counter, reason in _SKIP_REASONS.items():
+        if counters[counter]:
+            reasons[reason] += counters[counter]
+    return dict(reasons)
 
 
 @dataclass
@@ -197,6 +236,7 @@ class _ImportState:
     types: Counter[str] = field(default_factory=Counter)
     indices: Counter[tuple[str, str]] = field(default_factory=Counter)
     skipped: int = 0
+    split: Split | None = None  # every row's split, when one was asked for
 
 
 def _import_row(
@@ -307,7 +347,7 @@ def _sample_line(
     all_columns = several_columns(rows)
     answer_type = infer_answer_type(sql, rows)
     answer = answer_from_rows(rows, answer_type, all_columns=all_columns)
-    split: Split = "train" if str(row.get("split", "train")) == "train" else "test"
+    split: Split = state.split or ("train" if str(row.get("split", "train")) == "train" else "test")
     category = config.category(sql)
     index = state.indices[(category, split)]
     official_id = row.get("id")

@@ -12,6 +12,13 @@ string: lone surrogates are written as U+FFFD (``untrusted.model_json``). Readin
 a corrupt file: a complete line that is not a trajectory is skipped and named (file and line
 number) in the ``problems`` list callers print, and a corrupt ``manifest.json`` raises
 ``ManifestError`` with a one-line message naming the file.
+
+The manifest records the run's *identity*: what makes its episodes comparable (policy, model,
+sampling, action format, env rules, selection, epochs), not how fast they ran (concurrency,
+timeouts). Opening an existing run with another identity is refused (``RunIdentityError``), so
+two models never end up mixed in one run silently; ``extend=True`` accepts the difference,
+records it in ``RunManifest.extensions`` and raises ``episodes_planned`` to cover every episode
+the run may now hold.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,7 +35,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from medagentgym import __version__
 from medagentgym.runs.schema import SCHEMA_VERSION, Trajectory
-from medagentgym.untrusted import UntrustedJSONError, clean_json, loads_bounded, model_json
+from medagentgym.untrusted import UntrustedJSONError, clean_json, clean_text, loads_bounded, model_json
 
 TRAJECTORIES = "trajectories.jsonl"
 MANIFEST = "manifest.json"
@@ -45,6 +52,10 @@ class RunManifest(BaseModel):
     selection: dict[str, Any] = Field(default_factory=dict)
     env: dict[str, Any] = Field(default_factory=dict)
     episodes_planned: int = 0
+    # What defines the run (``run_identity``); empty in manifests written before it existed.
+    identity: dict[str, Any] = Field(default_factory=dict)
+    # Each accepted change of identity (``--extend``): {"at", "identity", "episodes_planned"}.
+    extensions: list[dict[str, Any]] = Field(default_factory=list)
 
 
 class RunLockedError(RuntimeError):
@@ -53,6 +64,114 @@ class RunLockedError(RuntimeError):
 
 class ManifestError(ValueError):
     """``manifest.json`` of a run folder cannot be read; the message names the file."""
+
+
+class RunIdentityError(ValueError):
+    """A run folder holds episodes of another identity; one line naming the differing fields."""
+
+    def __init__(self, run_dir: Path, changes: list[str]) -> None:
+        shown = "; ".join(changes[:MAX_CHANGES_SHOWN])
+        more = f" (and {len(changes) - MAX_CHANGES_SHOWN} more)" if len(changes) > MAX_CHANGES_SHOWN else ""
+        super().__init__(
+            f"run {run_dir} was made with other settings: {shown}{more} "
+            "(use another --out, or --extend to add these episodes to it)"
+        )
+        self.changes = changes
+
+
+#: Changes named in a refusal; the rest are counted (a hostile manifest may differ in thousands).
+MAX_CHANGES_SHOWN = 6
+
+
+#: The parts of ``PolicyInfo`` that define a run (prices only price it).
+POLICY_IDENTITY = ("name", "model", "sampling", "action_format")
+
+
+def run_identity(
+    policy: Mapping[str, Any],
+    selection: Mapping[str, Any],
+    env: Mapping[str, Any],
+    *,
+    epochs: int,
+    samples: int,
+) -> dict[str, Any]:
+    """What makes the episodes of a run comparable, as plain JSON for the manifest.
+
+    ``policy`` is a ``PolicyInfo`` dump, ``selection`` a ``Selection`` dump, ``env`` an
+    ``EnvConfig`` dump, ``samples`` how many samples the selection held (a samples file that
+    changed between two invocations changes it). Concurrency, timeouts and progress are left
+    out on purpose: they change how fast a run goes, not what its episodes mean.
+    """
+    return clean_json(
+        {
+            "policy": {key: policy.get(key) for key in POLICY_IDENTITY},
+            "selection": dict(selection),
+            "env": dict(env),
+            "epochs": epochs,
+            "samples": samples,
+        }
+    )
+
+
+def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested dicts as dotted paths ("policy.sampling.temperature"), so a change is named exactly.
+
+    An empty dict records nothing (no sampling options set is the same as none recorded)."""
+    if isinstance(value, Mapping):
+        flat: dict[str, Any] = {}
+        for key, item in value.items():
+            flat.update(_flatten(item, f"{prefix}.{key}" if prefix else str(key)))
+        return flat
+    return {prefix: value}
+
+
+_UNSET = object()
+
+
+#: Characters of a value shown in an identity change (a long selection stays one readable line).
+MAX_SHOWN = 60
+
+
+def _shown(value: Any) -> str:
+    if value is _UNSET:
+        return "(unset)"
+    text = clean_text(repr(value))
+    return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 1] + "…"
+
+
+def identity_changes(old: Mapping[str, Any], new: Mapping[str, Any], *, only_old: bool = False) -> list[str]:
+    """The fields in which two identities differ, each as "field: old → new", in a stable order.
+
+    ``only_old`` compares only the fields ``old`` records (a manifest written by an older
+    version lacks fields added since; their absence is no difference).
+    """
+    before, after = _flatten(old), _flatten(new)
+    keys = list(before) if only_old else list(dict.fromkeys([*before, *after]))
+    changes = []
+    for key in keys:
+        was, now = before.get(key, _UNSET), after.get(key, _UNSET)
+        if was != now:
+            changes.append(f"{key}: {_shown(was)} → {_shown(now)}")
+    return changes
+
+
+def _legacy_changes(existing: RunManifest, manifest: RunManifest) -> list[str]:
+    """Differences from a manifest without identity, on what it does record.
+
+    Such a manifest has no epochs; its planned count (samples x epochs) stands in for them."""
+    recorded = {
+        "policy": {k: existing.policy[k] for k in POLICY_IDENTITY if k in existing.policy},
+        "selection": existing.selection,
+        "env": existing.env,
+        "episodes_planned": existing.episodes_planned,
+    }
+    wanted = {
+        "policy": {k: manifest.policy.get(k) for k in POLICY_IDENTITY},
+        "selection": manifest.selection,
+        "env": manifest.env,
+        "episodes_planned": manifest.episodes_planned,
+    }
+    return identity_changes(recorded, wanted, only_old=True)
 
 
 def _first_problem(exc: Exception) -> str:
@@ -118,9 +237,24 @@ def load_run(run_dir: Path, problems: list[str] | None = None) -> list[Trajector
 
 
 class RunStore:
-    """Appends trajectories to one run folder; safe to share between threads of one process."""
+    """Appends trajectories to one run folder; safe to share between threads of one process.
 
-    def __init__(self, run_dir: Path, manifest: RunManifest) -> None:
+    ``manifest`` describes the run as this invocation would make it. For an existing folder its
+    identity must match the recorded one (``RunIdentityError`` otherwise, before anything is
+    written), unless ``extend``: then the change is recorded and ``episodes_planned`` becomes the
+    larger of the old plan and the episodes the folder may hold after this invocation (those
+    already written plus ``planned``, the keys this invocation plans), so a report never shows
+    more episodes than planned. ``changes`` lists what an extension changed (empty otherwise).
+    """
+
+    def __init__(
+        self,
+        run_dir: Path,
+        manifest: RunManifest,
+        *,
+        extend: bool = False,
+        planned: Collection[tuple[str, int]] = (),
+    ) -> None:
         self.run_dir = Path(run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self._lock_handle = (self.run_dir / LOCK).open("w")
@@ -129,36 +263,73 @@ class RunStore:
         except BlockingIOError as exc:
             self._lock_handle.close()
             raise RunLockedError(f"run {self.run_dir} is in use by another process") from exc
+        # Complete lines that could not be read back; their episodes run again.
+        self.problems: list[str] = []
+        self.changes: list[str] = []
+        # Failure kinds of the infra_error episodes appended through this store (this invocation).
+        self.appended_failures: dict[str, int] = {}
         try:
-            self.manifest = self._load_or_write_manifest(manifest)
+            existing = self._existing_manifest()
+            if existing is not None:
+                self.changes = self._identity_changes(existing, manifest)
+                if self.changes and not extend:
+                    raise RunIdentityError(self.run_dir, self.changes)
             self._recover_partial_tail()
+            latest = latest_by_key(read_trajectories(self.run_dir, self.problems))
+            if existing is None:
+                self.manifest = manifest
+                self._write_manifest(manifest)
+            elif self.changes:
+                self.manifest = self._extended(existing, manifest, set(latest) | set(planned))
+                self._write_manifest(self.manifest)
+            elif not existing.identity and not existing.extensions and manifest.identity:
+                self.manifest = existing.model_copy(update={"identity": manifest.identity})
+                self._write_manifest(self.manifest)  # an older manifest learns what defines it
+            else:
+                self.manifest = existing
         except BaseException:
             self._release_lock()
             raise
-        # Complete lines that could not be read back; their episodes run again.
-        self.problems: list[str] = []
-        self.done: set[tuple[str, int]] = {
-            key
-            for key, t in latest_by_key(read_trajectories(self.run_dir, self.problems)).items()
-            if t.status != "infra_error"
-        }
+        self.done: set[tuple[str, int]] = {key for key, t in latest.items() if t.status != "infra_error"}
         self._write_lock = threading.Lock()
         self._handle = (self.run_dir / TRAJECTORIES).open("ab")
 
-    def _load_or_write_manifest(self, manifest: RunManifest) -> RunManifest:
+    def _existing_manifest(self) -> RunManifest | None:
+        if not (self.run_dir / MANIFEST).exists():
+            return None
+        existing = load_manifest(self.run_dir)
+        if existing.schema_version != SCHEMA_VERSION:
+            raise ManifestError(
+                f"run {self.run_dir} has schema version {existing.schema_version}, "
+                f"this version writes {SCHEMA_VERSION}"
+            )
+        return existing
+
+    @staticmethod
+    def _identity_changes(existing: RunManifest, manifest: RunManifest) -> list[str]:
+        """How ``manifest`` differs from the run's identity (its latest extension's, if any).
+
+        A caller that declares no identity (a library user's bare manifest) asserts nothing and
+        opens any run, as before identities existed."""
+        if not manifest.identity:
+            return []
+        recorded = [extension.get("identity") for extension in reversed(existing.extensions)]
+        current = next((i for i in [*recorded, existing.identity] if isinstance(i, Mapping) and i), None)
+        if current is not None:
+            return identity_changes(current, manifest.identity)
+        return _legacy_changes(existing, manifest)
+
+    @staticmethod
+    def _extended(existing: RunManifest, manifest: RunManifest, keys: set[tuple[str, int]]) -> RunManifest:
+        planned = max(existing.episodes_planned, len(keys))
+        extension = {"at": now_iso(), "identity": manifest.identity, "episodes_planned": planned}
+        return existing.model_copy(update={"extensions": [*existing.extensions, extension], "episodes_planned": planned})
+
+    def _write_manifest(self, manifest: RunManifest) -> None:
         path = self.run_dir / MANIFEST
-        if path.exists():
-            existing = load_manifest(self.run_dir)
-            if existing.schema_version != SCHEMA_VERSION:
-                raise ManifestError(
-                    f"run {self.run_dir} has schema version {existing.schema_version}, "
-                    f"this version writes {SCHEMA_VERSION}"
-                )
-            return existing
         tmp = path.with_suffix(".tmp")
         tmp.write_text(model_json(manifest, indent=2), encoding="utf-8")
         os.replace(tmp, path)
-        return manifest
 
     def _recover_partial_tail(self) -> None:
         """Cut an unfinished last line off and keep it beside the run for inspection."""
@@ -193,6 +364,9 @@ class RunStore:
             os.fsync(self._handle.fileno())
             if trajectory.status != "infra_error":
                 self.done.add(trajectory.key)
+            else:
+                kind = trajectory.failure or "unknown"
+                self.appended_failures[kind] = self.appended_failures.get(kind, 0) + 1
         return True
 
     def _release_lock(self) -> None:

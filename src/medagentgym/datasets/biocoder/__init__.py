@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from medagentgym.catalog.dataset import Category, ImportReport
+from medagentgym.catalog.dataset import Category, ImportReport, RowShape
 from medagentgym.catalog.sample import Sample, Split
 from medagentgym.datasets.biocoder.categories import (
     DATASET_NAME,
@@ -25,6 +25,10 @@ from medagentgym.datasets.biocoder.categories import (
     spec_by_name,
 )
 from medagentgym.datasets.biocoder.generate import generate_sample
+
+#: An official BioCoder row: the fields the importer reads (here, so the import command can check
+#: a file without loading the importer and its sandbox).
+ROW_SHAPE = RowShape(fields=("idx", "problem", "solution", "context", "signature"))
 
 
 class BioCoder:
@@ -34,6 +38,7 @@ class BioCoder:
     name = DATASET_NAME
     title = "BioCoder bioinformatics functions checked by hidden tests"
     family = "bioinformatics_code"  # selects the system prompt (env/prompts.py)
+    row_shape = ROW_SHAPE
 
     def categories(self) -> list[Category]:
         """The rows whose family module is in the package (see ``categories.py``)."""

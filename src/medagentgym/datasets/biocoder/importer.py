@@ -62,6 +62,7 @@ from medagentgym.catalog.sample import (
     TestCase,
 )
 from medagentgym.codetests import run_function_tests
+from medagentgym.datasets.biocoder import ROW_SHAPE
 from medagentgym.datasets.biocoder.official import (
     DUPLICATE,
     EXCEPTION,
@@ -99,7 +100,7 @@ PERTURBATION_SEEDS = (101, 202, 303, 404, 505)
 GOLD_PROTOCOL = 1
 #: Longest fields accepted (official rows: problem < 1.1 KB, context < 11 KB, solution < 6 KB).
 FIELD_LIMITS = {"idx": 200, "problem": 20_000, "signature": 2_000, "solution": 100_000, "context": 200_000}
-REQUIRED_FIELDS = ("idx", "problem", "solution", "context", "signature")
+REQUIRED_FIELDS = ROW_SHAPE.fields
 #: Packages whose versions decide what a reference prints (part of the gold cache key).
 FINGERPRINT_PACKAGES = (
     "numpy",
@@ -526,6 +527,7 @@ def import_file(
         rows_read=rows_read,
         samples_written=len(lines),
         rows_skipped=total_skipped,
+        skipped_by_reason={reason: by_reason[reason] for reason in REASONS if by_reason[reason]},
         details={
             "split": split,
             "by_reason": {reason: by_reason[reason] for reason in REASONS if by_reason[reason]},

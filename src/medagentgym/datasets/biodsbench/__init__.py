@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from medagentgym.catalog.dataset import Category, ImportReport
+from medagentgym.catalog.dataset import Category, ImportReport, RowShape
 from medagentgym.catalog.sample import Sample, Split
 from medagentgym.datasets.biodsbench.build import build_all
 from medagentgym.datasets.biodsbench.categories import (
@@ -25,6 +25,10 @@ from medagentgym.datasets.biodsbench.categories import (
 )
 from medagentgym.datasets.biodsbench.generate import generate_sample
 
+#: An official BioDSBench row: the fields the importer reads (here, so the import command can
+#: check a file without loading the importer).
+ROW_SHAPE = RowShape(fields=("queries", "dataframes", "reference_answer", "test_cases", "study_ids"))
+
 
 class BioDSBench:
     """The ``Dataset`` of cBioPortal-style analyses. Its only state is the built studies in the cache."""
@@ -32,6 +36,7 @@ class BioDSBench:
     name = DATASET_NAME
     title = "BioDSBench-style analyses of synthetic cBioPortal studies"
     family = "data_science"  # selects the system prompt (env/prompts.py)
+    row_shape = ROW_SHAPE
 
     def categories(self) -> list[Category]:
         return [spec.category() for spec in load_specs()]

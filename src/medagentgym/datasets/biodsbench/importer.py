@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from medagentgym.catalog.dataset import ImportReport
+from medagentgym.catalog.dataset import ImportReport, split_named_by
 from medagentgym.catalog.sample import (
     AnswerType,
     CodeTests,
@@ -56,6 +56,7 @@ from medagentgym.catalog.sample import (
     Target,
     TestCase,
 )
+from medagentgym.datasets.biodsbench import ROW_SHAPE
 from medagentgym.datasets.biodsbench.official_tests import (
     MAX_TEST_CHARS,
     Check,
@@ -73,7 +74,7 @@ WORKDIR = "/workdir"
 #: Category of rows that none of the keyword rules (``CATEGORY_RULES``) places.
 OFFICIAL_CATEGORY = "official"
 #: Fields of an official row this importer reads.
-REQUIRED_FIELDS = ("queries", "dataframes", "reference_answer", "test_cases", "study_ids")
+REQUIRED_FIELDS = ROW_SHAPE.fields
 #: Suffixes of the study files copied from the user's folder.
 DATA_SUFFIXES = frozenset({".csv", ".tsv", ".txt"})
 #: Largest study folder copied (bytes, all its data files together).
@@ -172,8 +173,7 @@ class _Stats:
 
 def split_from_name(source: Path) -> Split:
     """The split a task file's name states (``train_tasks.jsonl`` -> train), else test."""
-    words = set(re.split(r"[^a-z]+", source.name.lower()))
-    return "train" if "train" in words and "test" not in words else "test"
+    return split_named_by(source) or "test"
 
 
 def _data_folder(data: object) -> Path:
@@ -714,6 +714,7 @@ def import_file(source: Path, output: Path, **options: Any) -> ImportReport:
         rows_read=rows_read,
         samples_written=len(samples),
         rows_skipped=skipped,
+        skipped_by_reason=dict(stats.skipped),
         details={
             "split": split,
             "data": str(data),

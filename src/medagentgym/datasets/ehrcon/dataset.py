@@ -13,10 +13,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from medagentgym.catalog.dataset import Category, ImportReport
+from medagentgym.catalog.dataset import Category, ImportReport, RowShape
 from medagentgym.catalog.sample import AnswerType, FollowUp, Resource, Sample, Solution, Split, Target, make_sample_id
 from medagentgym.catalog.splits import rng_for, split_of, stable_hash
 from medagentgym.datasets.ehrcon.entities import checker_source
+from medagentgym.datasets.ehrcon.importer import FIELDS
 from medagentgym.datasets.ehrcon.notes import Plan, Reject, draw_plan
 from medagentgym.datasets.ehrcon.record import drug_pool, finished_admissions, load_admission
 from medagentgym.datasets.ehrcon.render import TITLES, render
@@ -53,6 +54,7 @@ class EhrCon:
     name = NAME
     title = "EHRCon: consistency between clinical notes and the admission's records"
     family = "note_consistency"
+    row_shape = RowShape(fields=FIELDS, split_field=True)
 
     def __init__(self) -> None:
         self._categories: list[Category] | None = None

@@ -97,6 +97,7 @@ def import_ehrcon(
         rows_read=len(rows) + bad_lines,
         samples_written=len(samples),
         rows_skipped=rows_skipped,
+        skipped_by_reason=dict(skipped),
         details={"skipped": dict(skipped), "database": str(db_path), "notes_found": len(notes)},
         messages=messages,
     )

@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from medagentgym.catalog.dataset import Category, ImportReport
+from medagentgym.catalog.dataset import Category, ImportReport, RowShape
 from medagentgym.catalog.sample import Sample, Split
 from medagentgym.datasets.ehrshot.tasks import DATASET_NAME, load_tasks, task_spec
 
@@ -31,6 +31,9 @@ class EhrShot:
     name = DATASET_NAME
     title = "EHRSHOT-style few-shot clinical prediction on the synthetic hospital world"
     family = "clinical_prediction"
+    # The official task list's rows; no importer reads them (see CREDENTIALED), but the import
+    # command can tell a user who passes that file to another dataset whose rows these are.
+    row_shape = RowShape(fields=("task_id", "task_name", "task_description"))
 
     def categories(self) -> list[Category]:
         return [category for _, category in load_tasks()]

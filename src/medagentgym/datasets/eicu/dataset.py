@@ -11,7 +11,11 @@ from typing import Any
 from medagentgym.catalog.dataset import Category, ImportReport
 from medagentgym.datasets._ehr_dataset import NUMBER_REL_TOL, EhrDataset
 from medagentgym.datasets._ehrsql import GOLD_QUERY_TIME_LIMIT_S, MIMIC_III_NOW
-from medagentgym.datasets._ehrsql_import import ImportConfig, import_ehrsql_file
+from medagentgym.datasets._ehrsql_import import (
+    ImportConfig,
+    ehrsql_row_shape,
+    import_ehrsql_file,
+)
 from medagentgym.datasets._reanchor import EICU_SPACE
 from medagentgym.datasets.eicu.build import NAME, build_database
 from medagentgym.datasets.eicu.csv_db import load_csv_folder
@@ -76,6 +80,7 @@ class Eicu(EhrDataset):
     """EHRSQL-style questions over an eICU-schema database (the world's view or the user's own)."""
 
     name = NAME
+    row_shape = ehrsql_row_shape(NAME)
     title = "eICU (EHRSQL): questions answered with SQL over 10 eICU tables"
     package = "medagentgym.datasets.eicu"
     db_name = DB_NAME
@@ -132,7 +137,7 @@ class Eicu(EhrDataset):
             messages += load.messages
         return import_ehrsql_file(
             IMPORT_CONFIG, Path(source), Path(output), db_path=db_path, db_kind=db_kind,
-            query_timeout_s=query_timeout_s, reanchor=options.get("reanchor"), messages=messages,
+            query_timeout_s=query_timeout_s, reanchor=options.get("reanchor"), split=options.get("split"), messages=messages,
             resource_description=None if db is None else f"{DESCRIPTION}, loaded from the user's CSV files",
         )
 

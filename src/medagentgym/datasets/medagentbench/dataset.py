@@ -18,7 +18,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from medagentgym.catalog.dataset import Category, ImportReport
+from medagentgym.catalog.dataset import Category, ImportReport, RowShape
 from medagentgym.catalog.sample import (
     AnswerType,
     Resource,
@@ -165,6 +165,7 @@ class MedAgentBench:
     name = NAME
     title = "MedAgentBench: clinical FHIR workflows (lookups, labs, orders) against a per-episode record store"
     family = "fhir_workflow"  # selects the system prompt (env/prompts.py)
+    row_shape = RowShape(fields=("id", "instruction"))  # what ``importer.parse_row`` cannot do without
 
     def __init__(self) -> None:
         self._categories: list[Category] | None = None

@@ -21,6 +21,7 @@ with its line number. The output is written atomically and only when the import 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -158,6 +159,7 @@ def import_rows(
     messages: list[str] = []
     samples: list[Sample] = []
     agreement = {"checked": 0, "agree": 0}
+    reasons: Counter[str] = Counter()  # ImportReport.skipped_by_reason
     try:
         probe = endpoint.get("metadata")
         if not probe.ok:
@@ -171,14 +173,19 @@ def import_rows(
 
         for line in lines:
             if line.error is not None:
+                reasons["unreadable line"] += 1
                 messages.append(f"line {line.number}: skipped, unreadable row ({line.error})")
                 continue
+            reason = "row not understood"
             try:
                 instance, now, row_id = parse_row(line.value)
+                reason = "patient not on the server"
                 if instance.mrn and fetch(f"Patient/{instance.mrn}").get("resourceType") != "Patient":
                     raise RowError(f"patient {instance.mrn} is not on the server at {base}")
+                reason = "not solvable on the server"
                 solved = solve(instance, fetch, now)
             except (RowError, SolveError, KeyError, ValueError, TypeError) as exc:
+                reasons[reason] += 1
                 messages.append(f"line {line.number}: skipped, {str(exc).splitlines()[0][:200]}")
                 continue
             official = line.value.get("sol")
@@ -218,6 +225,7 @@ def import_rows(
         rows_read=len(lines),
         samples_written=len(samples),
         rows_skipped=len(lines) - len(samples),
+        skipped_by_reason=dict(reasons),
         details={"fhir_url": base, "lookup_agreement": agreement},
         messages=messages,
     )

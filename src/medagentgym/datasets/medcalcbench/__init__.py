@@ -10,11 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from medagentgym.catalog.dataset import Category, ImportReport
+from medagentgym.catalog.dataset import Category, ImportReport, RowShape
 from medagentgym.catalog.sample import Sample, Split
 from medagentgym.datasets.medcalcbench.categories import DATASET_NAME, load_specs, spec_by_name
 from medagentgym.datasets.medcalcbench.generate import generate_sample
-from medagentgym.datasets.medcalcbench.importer import import_file
+from medagentgym.datasets.medcalcbench.importer import REQUIRED_FIELDS, import_file
 
 
 class MedCalcBench:
@@ -23,6 +23,7 @@ class MedCalcBench:
     name = DATASET_NAME
     title = "MedCalc-Bench clinical calculators"
     family = "clinical_calculation"  # selects the system prompt (env/prompts.py)
+    row_shape = RowShape(fields=REQUIRED_FIELDS)
 
     def categories(self) -> list[Category]:
         return [spec.category() for spec in load_specs()]

@@ -218,25 +218,32 @@ def import_file(source: Path, output: Path, *, split: Split = "test", target: Ta
     disagreements: list[dict[str, Any]] = []
     unexplained: list[int] = []
     lines: list[str] = []
+    reasons: Counter[str] = Counter()  # ImportReport.skipped_by_reason
     for line in iter_jsonl(source):
         rows_read += 1
         line_number, row = line.number, line.value
+        reason = "unreadable line"
         try:
             if line.error is not None:
                 raise ValueError(line.error)
+            reason = "not a JSON object"
             if not isinstance(row, dict):
                 raise TypeError("not a JSON object")
+            reason = "missing fields"
             missing = [name for name in REQUIRED_FIELDS if name not in row]
             if missing:
                 raise ValueError(f"missing fields {missing}")
+            reason = "Calculator ID is not a number"
             calculator_id = int(row["Calculator ID"])
         except (ValueError, TypeError, OverflowError) as error:
             skipped += 1
+            reasons[reason] += 1
             messages.append(f"line {line_number}: skipped, unreadable row ({error})")
             continue
         spec = spec_by_official_id(calculator_id)
         if spec is None:
             skipped += 1
+            reasons["calculator not implemented here"] += 1
             unsupported[f"{calculator_id}: {str(row.get('Calculator Name', '?'))[:80]}"] += 1
             continue
         try:
@@ -244,10 +251,12 @@ def import_file(source: Path, output: Path, *, split: Split = "test", target: Ta
             text = model_json(converted.sample) if converted.sample is not None else None
         except (EntityError, ValueError, TypeError, OverflowError) as error:
             skipped += 1
+            reasons["official answer or entities unreadable"] += 1
             messages.append(f"line {line_number}: skipped, {str(error).splitlines()[0][:200]}")
             continue
         if text is None:
             skipped += 1
+            reasons["no recomputed target"] += 1
             messages.append(f"line {line_number}: skipped, no recomputed target ({str(converted.problem)[:200]})")
         else:
             lines.append(text)
@@ -308,6 +317,7 @@ def import_file(source: Path, output: Path, *, split: Split = "test", target: Ta
         rows_read=rows_read,
         samples_written=written,
         rows_skipped=skipped,
+        skipped_by_reason=dict(reasons),
         details={
             "split": split,
             "target": target,

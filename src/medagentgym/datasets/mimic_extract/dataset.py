@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from medagentgym.catalog.dataset import Category, ImportReport
+from medagentgym.catalog.dataset import Category, ImportReport, RowShape
 from medagentgym.catalog.sample import AnswerType, Sample, Split
 from medagentgym.catalog.splits import stable_hash
 from medagentgym.datasets._prediction import cohort_sample, metric, round_scores
@@ -86,6 +86,9 @@ class MimicExtract:
     name = NAME
     title = "MIMIC-Extract: ICU mortality, length of stay and interventions from hourly vitals and labs"
     family = "clinical_prediction"  # selects the system prompt (env/prompts.py)
+    # The official task list's rows; no importer reads them (credentialed data), but the import
+    # command can tell a user who passes that file to another dataset whose rows these are.
+    row_shape = RowShape(fields=("task_name", "task_description", "task_category"))
 
     def categories(self) -> list[Category]:
         return [

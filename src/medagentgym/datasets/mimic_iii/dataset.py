@@ -11,7 +11,11 @@ from typing import Any
 from medagentgym.catalog.dataset import Category, ImportReport
 from medagentgym.datasets._ehr_dataset import NUMBER_REL_TOL, EhrDataset
 from medagentgym.datasets._ehrsql import GOLD_QUERY_TIME_LIMIT_S, MIMIC_III_NOW
-from medagentgym.datasets._ehrsql_import import ImportConfig, import_ehrsql_file
+from medagentgym.datasets._ehrsql_import import (
+    ImportConfig,
+    ehrsql_row_shape,
+    import_ehrsql_file,
+)
 from medagentgym.datasets._reanchor import MIMIC_III_SPACE
 from medagentgym.datasets.mimic_iii.build import build_database
 from medagentgym.datasets.mimic_iii.csv_db import load_csv_folder
@@ -60,6 +64,7 @@ class MimicIII(EhrDataset):
     """EHRSQL-style questions over a MIMIC-III-schema database (the world's view or the user's own)."""
 
     name = NAME
+    row_shape = ehrsql_row_shape(NAME)
     title = "MIMIC-III (EHRSQL): questions answered with SQL over 17 MIMIC-III tables"
     package = "medagentgym.datasets.mimic_iii"
     db_name = DB_NAME
@@ -108,6 +113,7 @@ class MimicIII(EhrDataset):
             db_kind=db_kind,
             query_timeout_s=query_timeout_s,
             reanchor=options.get("reanchor"),
+            split=options.get("split"),
             messages=messages,
             resource_description=description,
         )

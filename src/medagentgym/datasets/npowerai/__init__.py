@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from medagentgym.catalog.dataset import Category, ImportReport
+from medagentgym.catalog.dataset import Category, ImportReport, RowShape
 from medagentgym.catalog.sample import Sample, Split
 from medagentgym.datasets.npowerai.categories import (
     DATASET_NAME,
@@ -20,7 +20,7 @@ from medagentgym.datasets.npowerai.categories import (
     spec_by_name,
 )
 from medagentgym.datasets.npowerai.generate import generate_sample
-from medagentgym.datasets.npowerai.importer import import_file
+from medagentgym.datasets.npowerai.importer import REQUIRED_FIELDS, import_file
 
 
 class NPowerAI:
@@ -29,6 +29,7 @@ class NPowerAI:
     name = DATASET_NAME
     title = "NPowerAI sample size and power for study designs"
     family = "study_design"  # selects the system prompt (env/prompts.py)
+    row_shape = RowShape(fields=REQUIRED_FIELDS)
 
     def categories(self) -> list[Category]:
         return [spec.category() for spec in load_specs()]

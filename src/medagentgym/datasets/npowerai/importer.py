@@ -111,21 +111,27 @@ def import_file(source: Path, output: Path, *, split: Split = "test") -> ImportR
     families: dict[str, dict[str, Any]] = {}
     contradictory: list[dict[str, Any]] = []
     unsupported: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()  # ImportReport.skipped_by_reason
     for line in iter_jsonl(source):
         rows_read += 1
+        reason = "unreadable line"
         try:
             if line.error is not None:
                 raise RowError(line.error)
+            reason = "not a row of this dataset"
             task_type, asks, question, official_answer = _check_row(line.value)
             spec = spec_for_official(task_type, asks)
             if spec is None:
                 unsupported[f"{task_type[:80]} / {asks}"] += 1
+                reason = "no category for its task type"
                 raise RowError(f"no category answers {task_type[:80]!r} / {asks}")
+            reason = "question not understood"
             read = read_official(task_type, asks, question)
             ours = _value(read.method, read.args)
             emulated = _value(read.method, read.emulated_args)
         except (RowError, OfficialRowError) as error:
             skipped += 1
+            reasons[reason] += 1
             if len(messages) < _MESSAGES_SHOWN:
                 messages.append(f"line {line.number}: skipped, {str(error).splitlines()[0][:200]}")
             continue
@@ -169,6 +175,7 @@ def import_file(source: Path, output: Path, *, split: Split = "test") -> ImportR
         rows_read=rows_read,
         samples_written=written,
         rows_skipped=skipped,
+        skipped_by_reason=dict(reasons),
         details={
             "split": split,
             "rows": written,

@@ -12,6 +12,7 @@ from typing import Any
 from medagentgym.catalog.dataset import Category, ImportReport
 from medagentgym.datasets._ehr_dataset import EhrDataset
 from medagentgym.datasets._ehrsql import GOLD_QUERY_TIME_LIMIT_S
+from medagentgym.datasets._ehrsql_import import ehrsql_row_shape
 from medagentgym.datasets.treqs.build import (
     NAME,
     build_database,
@@ -45,6 +46,7 @@ class Treqs(EhrDataset):
     """MIMICSQL-style questions over the world's five-table TREQS view (or the user's own)."""
 
     name = NAME
+    row_shape = ehrsql_row_shape(NAME)
     title = "TREQS (MIMICSQL): questions answered with SQL over five denormalised MIMIC-III tables"
     package = "medagentgym.datasets.treqs"
     db_name = DB_NAME

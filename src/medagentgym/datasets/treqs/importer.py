@@ -66,14 +66,15 @@ def import_treqs_file(
     from the user's MIMIC-III CSVs in folder ``db`` (see ``csv_source.py``)."""
     force = bool(options.pop("force", False))
     reanchor = options.pop("reanchor", None)
+    split = options.pop("split", None)
     if db is None:
         return import_ehrsql_file(
             CONFIG, Path(source), Path(output), db_path=build_database(),
-            query_timeout_s=query_timeout_s, reanchor=reanchor,
+            query_timeout_s=query_timeout_s, reanchor=reanchor, split=split,
         )
     built = build_from_csv(Path(db), force=force)
     return import_ehrsql_file(
         CONFIG, Path(source), Path(output), db_path=built.path, db_kind="user_csv",
-        query_timeout_s=query_timeout_s, reanchor=reanchor, messages=built.messages,
+        query_timeout_s=query_timeout_s, reanchor=reanchor, split=split, messages=built.messages,
         resource_description=f"{RESOURCE_DESCRIPTION}, derived from the user's MIMIC-III CSV files",
     )
