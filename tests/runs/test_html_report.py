@@ -197,6 +197,19 @@ def test_episode_page_shows_expected_answer_and_model_time(tmp_path: Path) -> No
     assert "a number in [12.825, 14.175]" in table and ">2.50<" in table  # model seconds of the episode
 
 
+def test_episode_page_says_why_no_expected_answer_is_shown(tmp_path: Path) -> None:
+    """No graded answer (the turn limit came first) is not "this answer type hides it"."""
+    recorded = build_trajectory("toy/bmi/test/0", correct=False, answer=27.25)
+    recorded.score = recorded.score.model_copy(update={"expected": 13.5})
+    ungraded = build_trajectory("toy/bmi/test/1", status="max_turns", submitted=False)
+    ungraded.score = None
+    run = write_run(tmp_path / "run", [recorded, ungraded], policy="p")
+    site = write_html_report([run], tmp_path / "site").parent
+    pages = sorted((site / "runs" / "r1" / "episodes").glob("e*.html"))
+    texts = {page.read_text().count("13.5") > 0: page.read_text() for page in pages}
+    assert "no answer was graded" in texts[False] and "no answer was graded" not in texts[True]
+
+
 def test_expected_answer_is_read_from_the_common_explanations() -> None:
     t = build_trajectory(correct=False)
     for explanation, want in (

@@ -506,6 +506,8 @@ def _episode_view(t: Trajectory, href: str | None) -> dict[str, Any]:
         "expected": _short(expected) if expected else "-",
         "expected_full": expected,
         "expected_source": source,
+        # Why no expected answer is shown: a graded answer whose type keeps it hidden, or none graded.
+        "score_recorded": t.score is not None,
         "search": f"{t.sample_id} {answer}"[:2000],
         "turns": len(t.steps),
         "tokens": _tokens(t),
