@@ -23,6 +23,18 @@ SECRET = "sk-test-0123456789abcdef-secret"
 TASK = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "what is 1?"}]
 
 
+def _async_reply(policy: OpenAIChatPolicy) -> Any:
+    """One episode's first reply through the async path, the clients closed with their loop."""
+
+    async def go() -> Any:
+        try:
+            return await policy.start_episode(None, seed=1).aact(TASK, None)  # type: ignore[arg-type]
+        finally:
+            await policy.aclose()
+
+    return asyncio.run(go())
+
+
 def _policy(base_url: str, **options: Any) -> OpenAIChatPolicy:
     defaults: dict[str, Any] = {
         "base_url": base_url,
@@ -151,13 +163,7 @@ def test_async_path_retries_too(mock: tuple[str, Any]) -> None:
     base_url, _ = mock
     policy = _policy(base_url, action_format="tools")
 
-    async def go() -> Any:
-        try:
-            return await policy.start_episode(None, seed=1).aact(TASK, None)  # type: ignore[arg-type]
-        finally:
-            await policy.aclose()
-
-    reply = asyncio.run(go())
+    reply = _async_reply(policy)
     assert reply.tool_calls is not None and reply.tool_calls[0]["function"]["name"] == "list_files"
     assert reply.retries == {"rate_limit": 1, "server_error": 1, "malformed_reply": 1}
 
@@ -377,13 +383,7 @@ def test_the_async_path_drops_a_refused_field_too(mock: tuple[str, Any]) -> None
     base_url, state = mock
     policy = _policy(base_url, action_format="tools")
 
-    async def go() -> Any:
-        try:
-            return await policy.start_episode(None, seed=1).aact(TASK, None)  # type: ignore[arg-type]
-        finally:
-            await policy.aclose()
-
-    assert asyncio.run(go()).tool_calls
+    assert _async_reply(policy).tool_calls
     assert ["parallel_tool_calls" in r.body for r in state.requests] == [True, False]
 
 
