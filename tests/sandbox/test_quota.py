@@ -60,6 +60,7 @@ def test_filling_the_disk_stops_at_the_quota(server: SandboxServer) -> None:
         assert QUOTA - 2 * MIB <= written <= room
         assert s.run_python("import os\nlen(os.listdir('.'))").status == "ok"  # still usable
         session_dir = s.scratch_dir.parent
+    assert server.wait_teardown()
     assert not session_dir.exists()  # unmounted and removed when the session ends
     with server.open_session() as fresh:  # the next session starts with an empty quota
         again = fresh.run_python(FILL)

@@ -205,6 +205,7 @@ def test_hard_timeout_kills_and_restarts(server: SandboxServer) -> None:
         assert result.status == "timeout"
         assert result.timed_out and result.session_restarted
         assert s.pid != old_pid
+        assert server.wait_teardown()  # files go off the caller's path, right after
         assert not old_scratch.exists()
         assert s.alive
         assert s.run_python("'lost' in globals()").value_repr == "False"
@@ -362,7 +363,8 @@ def test_scratch_dir_per_session_with_home_and_tmpdir(server: SandboxServer) -> 
         assert not (second.scratch_dir / "note.txt").exists()
         assert second.run_python("'secret_var' in globals()").value_repr == "False"
         scratch = first.scratch_dir
-    assert not scratch.exists()  # closing removes it
+    assert server.wait_teardown()  # closing removes it, off the caller's path
+    assert not scratch.exists()
 
 
 def test_environment_is_scrubbed(session: Session, server: SandboxServer) -> None:

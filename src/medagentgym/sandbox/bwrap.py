@@ -17,8 +17,8 @@ medagentgym.sandbox.server`` once, and everything forked from it inherits the na
   to the new PID namespace, ``/tmp`` is an empty tmpfs, and only the server's private root dir
   (sessions' scratch and capture dirs) is writable.
 
-Capabilities: the server keeps ``CAP_SYS_ADMIN`` and ``CAP_SETPCAP`` *inside its own user
-namespace only* (they grant nothing over host resources), so that each session can get a private
+Capabilities: the server keeps ``CAP_SYS_ADMIN``, ``CAP_SETPCAP`` and ``CAP_SYS_CHROOT`` *inside
+its own user namespace only* (they grant nothing over host resources), so that each session can get a private
 mount namespace with a size-limited tmpfs as scratch (the ``scratch_quota`` layer) and can then
 drop its bounding set; every session drops every capability before any agent code runs.
 
@@ -40,7 +40,8 @@ from pathlib import Path
 # The uid/gid the server and its sessions have inside the sandbox ("nobody").
 SANDBOX_UID = 65534
 # Capabilities the server keeps inside its user namespace (sessions drop them; see docstring).
-SERVER_CAPS: tuple[str, ...] = ("CAP_SYS_ADMIN", "CAP_SETPCAP")
+# CAP_SYS_CHROOT: entering the scratch quota's mount view template (setns) needs it with CAP_SYS_ADMIN.
+SERVER_CAPS: tuple[str, ...] = ("CAP_SYS_ADMIN", "CAP_SETPCAP", "CAP_SYS_CHROOT")
 # Passed to the server so its "bwrap" layer can tell a real sandbox from a failed probe.
 STATUS_ACTIVE = "active"
 # Beyond Landlock's system allow-list (which has no executables to list).

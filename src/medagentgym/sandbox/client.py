@@ -42,6 +42,7 @@ from medagentgym.sandbox.hardening import (
 from medagentgym.sandbox.landlock import abi_version
 from medagentgym.sandbox.cgroups import CgroupPlan, remove_group, remove_tree
 from medagentgym.sandbox.limits import SandboxLimits, io_bytes
+from medagentgym.sandbox.pool import WarmPool
 from medagentgym.sandbox.quota import scratch_usage, unmount, unmount_all_under
 from medagentgym.sandbox.protocol import FrameTimeout, PeerClosed, ProtocolError, read_frame, write_frame
 from medagentgym.sandbox.results import ExecResult
@@ -132,6 +133,13 @@ class _Child:
         return bool(poller.poll(int(wait_s * 1000)))
 
     def kill(self) -> None:
+        """SIGKILL, then wait until it can never run agent code again (every thread exiting).
+
+        Not until it has fully exited: tearing down the address space of a fork of the
+        scientific stack takes milliseconds (~10 ms measured) that the caller need not wait for.
+        Every thread of a process that took SIGKILL has ``PF_EXITING`` set before its exit work
+        and never returns to user space.
+        """
         try:
             if self.pidfd is not None:
                 signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
@@ -139,7 +147,47 @@ class _Child:
                 os.kill(self.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-        self.exited(wait_s=5.0)
+        if self.pidfd is None:
+            self.exited(wait_s=5.0)
+            return
+        deadline = time.monotonic() + 5.0
+        pause = 0.0001
+        while not self.exited():
+            # Read first, then check it still had not exited: the pid was ours while we read.
+            if _all_threads_exiting(self.pid) and not self.exited():
+                return
+            if time.monotonic() > deadline:
+                return
+            time.sleep(pause)
+            pause = min(pause * 2, 0.005)
+
+    def usable(self) -> bool:
+        """Ready to be handed out: alive, never discarded, nothing unread on its connection."""
+        if self.discarded or self.exited():
+            return False
+        try:
+            readable, _, _ = select.select([self.sock], [], [], 0)
+        except (OSError, ValueError):
+            return False
+        return not readable  # a fresh session says nothing until asked: EOF or noise means broken
+
+
+_PF_EXITING = 0x4
+
+
+def _all_threads_exiting(pid: int) -> bool:
+    """Every thread of ``pid`` is in ``do_exit`` (flags field of /proc/<pid>/task/<tid>/stat)."""
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+        for tid in tids:
+            with open(f"/proc/{pid}/task/{tid}/stat", "rb") as f:
+                text = f.read()
+            fields = text[text.rindex(b")") + 2 :].split()
+            if not int(fields[6]) & _PF_EXITING:
+                return False
+    except (OSError, ValueError, IndexError):
+        return False  # gone meanwhile, or unreadable: the caller waits for the exit instead
+    return bool(tids)
 
 
 def _read_capped(path: Path, cap: int) -> tuple[str, bool]:
@@ -201,6 +249,11 @@ class _ServerHandle:
 class SandboxServer:
     """A warm fork-server; a context manager. ``open_session`` is safe to call from any thread.
 
+    With ``warm_sessions=N`` it keeps up to N pre-forked, fully hardened sessions ready per
+    (resources, limits) it has seen (one daemon thread refills them); ``open_session`` takes one
+    when there is one, else starts one as without the pool. A session is handed out once and
+    never returned to the pool (see :mod:`.pool`); :meth:`prewarm` fills a key ahead of time.
+
     ``level`` and ``layers`` name the isolation actually applied to sessions; record them with
     every trajectory. The strongest level the kernel offers is chosen at start-up; a level without
     seccomp (``rlimits``) is refused unless ``allow_insecure`` (or the environment variable
@@ -215,8 +268,16 @@ class SandboxServer:
         start_timeout_s: float = 120.0,
         allow_insecure: bool | None = None,
         read_only_paths: Sequence[str | Path] = (),
+        warm_sessions: int = 0,
     ) -> None:
         self.limits = limits or SandboxLimits()
+        # Up to this many hardened sessions kept ready per (resources, limits) seen; see .pool.
+        # Weakly: the pool's thread must not keep a dropped server alive (its finalizer cleans up).
+        self._pool: WarmPool[_Child] = WarmPool(
+            warm_sessions, _weakly(self._spawn_spec), _weakly(self._discard), _Child.usable
+        )
+        weakref.finalize(self, self._pool.close)
+        self.warm_sessions = warm_sessions
         if allow_insecure is None:
             allow_insecure = os.environ.get(ALLOW_INSECURE_ENV, "").lower() in {"1", "true", "yes"}
         self.allow_insecure = allow_insecure
@@ -378,16 +439,34 @@ class SandboxServer:
         return [cache_dir(), *self._extra_read_only]
 
     def close(self) -> None:
-        """Close all sessions, stop the server, remove its files."""
+        """Close all sessions (warm ones too), stop the server, remove its files."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
             sessions = list(self._sessions)
+        self._pool.close()  # discards ready sessions; deferred teardowns run now
         for session in sessions:
             session.close()
         if self._finalizer is not None:
             self._finalizer()  # runs _ServerHandle.shutdown once
+
+    def prewarm(
+        self, resources: Sequence[Resource] = (), limits: SandboxLimits | None = None, n: int | None = None
+    ) -> int:
+        """Start ``n`` (default ``warm_sessions``) ready sessions for these resources and limits now,
+        and keep that many ready from then on. Blocks until they are ready; returns how many are."""
+        count = self.warm_sessions if n is None else n
+        if count < 0:
+            raise ValueError("n must be >= 0")
+        self.start()
+        key, spec = _pool_key(resources, limits or self.limits)
+        self._check_visible(spec[0])
+        return self._pool.prewarm(key, spec, count) if count else self._pool.ready(key)
+
+    def wait_teardown(self, timeout_s: float = 10.0) -> bool:
+        """Wait until deferred teardown work (see ``Session.close``) has run; True if it did in time."""
+        return self._pool.drain(timeout_s)
 
     @property
     def level(self) -> str:
@@ -439,6 +518,15 @@ class SandboxServer:
                 raise SandboxError("sandbox server was closed")
             self._sessions.add(session)
         return session
+
+    def _acquire(self, resources: Sequence[Resource], limits: SandboxLimits) -> _Child:
+        """A warm session for these resources and limits if one is ready, else a fresh one."""
+        key, spec = _pool_key(resources, limits)
+        child = self._pool.take(key, spec)
+        return child if child is not None else self._spawn(resources, limits)
+
+    def _spawn_spec(self, spec: tuple[tuple[Resource, ...], SandboxLimits]) -> _Child:
+        return self._spawn(*spec)
 
     def _spawn(self, resources: Sequence[Resource], limits: SandboxLimits) -> _Child:
         handle = self._handle
@@ -513,20 +601,30 @@ class SandboxServer:
                 )
 
     def _discard(self, child: _Child) -> None:
-        """Kill a session process, tell the server, remove its files. Idempotent."""
+        """Kill a session process and tell the server; its files and groups go in the background.
+
+        Idempotent. When this returns the process can never run agent code again (see
+        ``_Child.kill``); its scratch is removed moments later (the server also removes it once it
+        has reaped the process), everything by the time ``close()`` of the server returns.
+        """
         with child.lock:
             if child.discarded:
                 return
             child.discarded = True
         child.kill()
-        for group in child.groups:
-            remove_group(group)
         with contextlib.suppress(OSError):
             child.sock.close()
         handle = self._handle
         if handle is not None:
             with contextlib.suppress(OSError), self._control_lock:
                 handle.control.send(json.dumps({"op": "release", "token": child.token}).encode())
+        self._pool.defer(lambda: self._remove_files(child))
+
+    def _remove_files(self, child: _Child) -> None:
+        """The slow part of a teardown: cgroups placed by the client (they empty only once the
+        process has exited), the scratch tmpfs (unmounting waits for an RCU grace period), its dir."""
+        for group in child.groups:
+            remove_group(group)
         if "scratch_quota" in self._layers:  # the server's tmpfs, visible here at level (i)
             unmount(child.session_dir)
         shutil.rmtree(child.session_dir, ignore_errors=True)
@@ -581,6 +679,28 @@ def remove_stale_servers() -> None:
         shutil.rmtree(root, ignore_errors=True)
 
 
+def _weakly(method: Any) -> Any:
+    """``method`` of an object the caller must not keep alive; raises once the object is gone."""
+    ref = weakref.WeakMethod(method)
+
+    def call(*args: Any) -> Any:
+        target = ref()
+        if target is None:
+            raise SandboxError("sandbox server was garbage-collected")
+        return target(*args)
+
+    return call
+
+
+def _pool_key(
+    resources: Sequence[Resource], limits: SandboxLimits
+) -> tuple[tuple[object, ...], tuple[tuple[Resource, ...], SandboxLimits]]:
+    """What makes two sessions interchangeable before their first step: what the server got."""
+    resources = tuple(resources)
+    key = (tuple((r.kind, r.name, r.path) for r in resources), limits.model_dump_json())
+    return key, (resources, limits)
+
+
 def _pidfd(pid: int) -> int | None:
     """A descriptor for the session process, immune to pid reuse (Linux >= 5.3)."""
     try:
@@ -606,7 +726,7 @@ class Session:
         cap = limits.output_bytes + _MARKER_ROOM
         # ASCII-escaped JSON: at most 12 bytes per character (surrogate pairs), 4 capped fields.
         self._max_reply = 4 * 12 * cap + 64 * 1024
-        self._child: _Child | None = server._spawn(resources, limits)
+        self._child: _Child | None = server._acquire(resources, limits)
         self._finalizer = weakref.finalize(self, _discard_later, server, [self._child])
         self.restarts = 0
 
@@ -676,7 +796,7 @@ class Session:
             child = self._child
             if child is None:  # an earlier restart failed; try again
                 try:
-                    child = self._child = self._server._spawn(self.resources, self.limits)
+                    child = self._child = self._server._acquire(self.resources, self.limits)
                     self._finalizer.detach()
                     self._finalizer = weakref.finalize(self, _discard_later, self._server, [child])
                 except SandboxError as exc:
@@ -776,7 +896,7 @@ class Session:
         self._child = None
         restarted = False
         try:
-            self._child = self._server._spawn(self.resources, self.limits)
+            self._child = self._server._acquire(self.resources, self.limits)
             self._finalizer.detach()
             self._finalizer = weakref.finalize(self, _discard_later, self._server, [self._child])
             restarted = True
@@ -796,7 +916,11 @@ class Session:
         )
 
     def close(self) -> None:
-        """Kill the session process and remove its scratch dir. Idempotent."""
+        """Kill the session process and remove its scratch dir. Idempotent.
+
+        On return the process can never run agent code again; its files, groups and memory are
+        released moments later, off the caller's path (``SandboxServer.wait_teardown`` waits).
+        """
         self._closed = True
         child = self._child
         if child is not None:

@@ -500,18 +500,20 @@ class ScratchQuotaLayer:
     """A per-session disk quota: a size-limited tmpfs on the session dir, and a private mount view.
 
     The server mounts the tmpfs (scratch and capture files together) before fork when this layer
-    is prepared (see :mod:`.quota`); in the session this layer takes a private mount namespace
-    where other sessions' dirs are detached and the server's dir is read-only except the
-    session's own tmpfs. Placed
-    before ``caps`` (mounting needs CAP_SYS_ADMIN) and before ``landlock`` (its rules must name
-    the tmpfs and the new mounts, so the ruleset is created after them). Without the privilege it is skipped and the client measures scratch after each
-    step instead.
+    is prepared (see :mod:`.quota`), and builds one small mount namespace at start
+    (:meth:`build_template`): its dir read-only, the project's code masked. In the session this
+    layer enters a private copy of that namespace and moves its own tmpfs in, so other sessions'
+    dirs are not there at all and the cost does not grow with their number. Placed before
+    ``caps`` (mounting needs CAP_SYS_ADMIN) and before ``landlock`` (its rules must name the
+    tmpfs and the new mounts, so the ruleset is created after them). Without the privilege it is
+    skipped and the client measures scratch after each step instead.
     """
 
     name = "scratch_quota"
 
     def __init__(self) -> None:
         self._masks: tuple[str, ...] = ()
+        self.template_fd = -1  # the view template's namespace, held by the server (see build_template)
 
     def prepare(self) -> None:
         from medagentgym.sandbox.quota import mount_unavailable
@@ -521,11 +523,18 @@ class ScratchQuotaLayer:
             raise LayerUnavailable(why)
         self._masks = hidden_package_paths()  # visible to the server under bubblewrap: masked
 
-    def apply(self, ctx: ChildContext) -> None:
-        from medagentgym.sandbox.quota import private_view
+    def build_template(self, private_root: Path) -> None:
+        """In the server, once its private dir exists and before any session; OSError if impossible."""
+        from medagentgym.sandbox.quota import build_view_template
 
-        if ctx.private_root is not None:
-            private_view(ctx.session_dir or ctx.scratch_dir.parent, ctx.private_root, self._masks)
+        self.template_fd = build_view_template(private_root, self._masks)
+
+    def apply(self, ctx: ChildContext) -> None:
+        from medagentgym.sandbox.quota import enter_session_view
+
+        if self.template_fd < 0:
+            raise RuntimeError("scratch_quota: the server built no mount view template")
+        enter_session_view(self.template_fd, ctx.session_dir or ctx.scratch_dir.parent)
 
 
 # A pid no kernel hands out (pid_max is at most 2**22): compiled into the filter once, replaced

@@ -4,10 +4,14 @@ RLIMIT_FSIZE bounds each file, not how many files a session writes. Where the se
 (it runs as root, or inside bubblewrap with ``CAP_SYS_ADMIN`` in its own user namespace), it
 mounts a size-limited tmpfs on each session's scratch dir before forking it: writes past
 ``scratch_bytes`` fail with ``ENOSPC`` at once, and the number of inodes is bounded too (empty
-files cost kernel memory). The session then takes a private mount namespace in which other
-sessions' scratch is detached and the rest of the server's dir is read-only (before the
-capabilities layer drops everything). The server unmounts the tmpfs when the session ends and
-removes the directory as before; the client detaches leftovers if the server died.
+files cost kernel memory). The session then enters a private copy of a small mount namespace
+the server built once at start (:func:`build_view_template`: the server's dir read-only, the
+project's code masked) and moves its own tmpfs in (:func:`enter_session_view`), before the
+capabilities layer drops everything. Other sessions' scratch was never in that namespace, so a
+session's setup costs the same with 0 or 1,000 live siblings (the first design copied the
+server's namespace, with every sibling's mount, and detached them one by one). The server
+unmounts the tmpfs when the session ends and removes the directory as before; the client
+detaches leftovers if the server died.
 
 Memory: tmpfs pages are RAM (there is no swap on the reference machines), so the worst case is
 ``scratch_bytes`` times the number of concurrent sessions, on top of their address-space limits.
@@ -26,8 +30,10 @@ import ctypes
 import errno
 import os
 import re
+import socket
 import stat
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -103,12 +109,15 @@ def unmount(path: Path) -> None:
     libc.umount2(os.fsencode(path), _MNT_DETACH)
 
 
-def mounts_under(root: Path) -> list[Path]:
-    """Mount points strictly below ``root`` in this process's mount namespace, deepest first."""
+def mounts_under(root: Path, pid: int | str = "self") -> list[Path]:
+    """Mount points strictly below ``root`` in a process's mount namespace, deepest first.
+
+    As that process's root shows them (a chrooted session: inside its jail).
+    """
     prefix = os.path.realpath(root).rstrip("/") + "/"
     found: list[Path] = []
     try:
-        lines = Path("/proc/self/mountinfo").read_text().splitlines()
+        lines = Path(f"/proc/{pid}/mountinfo").read_text().splitlines()
     except OSError:
         return found
     for line in lines:
@@ -136,41 +145,131 @@ def own_mount_namespace() -> None:
     _mount(libc, b"none", "/", None, _MS_REC | _MS_PRIVATE, None)
 
 
-def private_view(session_dir: Path, private_root: Path, masks: tuple[str, ...] = ()) -> None:
-    """In the session process: its own mount namespace in which only its session dir is writable.
+# The new mount API (Linux >= 5.2); numbers from the table all common architectures share since 424.
+_SYS_OPEN_TREE = 428
+_SYS_MOVE_MOUNT = 429
+_OPEN_TREE_CLONE = 1
+_OPEN_TREE_CLOEXEC = os.O_CLOEXEC
+_MOVE_MOUNT_F_EMPTY_PATH = 0x4
+_AT_FDCWD = -100
 
-    Other sessions' scratch tmpfs are detached from this view (where no Landlock confines the
-    file system, e.g. inside bubblewrap, all sessions share a uid), and the server's private
-    dir is read-only, so nothing can be written beside scratch (outside the quota) or into
-    another session's capture files.
+
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def _check(result: int, what: str) -> int:
+    if result < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+    return result
+
+
+def _fork_helper(build: Callable[[], None]) -> int:
+    """Run ``build`` in a child that unshares its mount namespace; return an fd holding that namespace.
+
+    A child, because ``setns``/``unshare`` of a mount namespace need a single-threaded caller and
+    the server must stay where it is (its mounts are what the client sees). The child opens its
+    own namespace and passes the descriptor back (a non-dumpable server could not open the
+    child's); the namespace outlives the child as long as the descriptor is open.
     """
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.unshare(_CLONE_NEWNS) != 0:
-        raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNS) failed")
-    # Nothing mounted here may propagate back to the server's namespace (or the host's).
-    _mount(libc, b"none", "/", None, _MS_REC | _MS_PRIVATE, None)
-    own = os.path.realpath(session_dir)
-    # Sessions start concurrently: a mount made while we unshared may appear stacked, twice, or
-    # already gone when we get to it. Detach until none is left (or give up: never start).
-    for _ in range(8):
-        foreign = [p for p in mounts_under(private_root) if str(p) != own]
-        if not foreign:
-            break
-        for point in foreign:
-            libc.umount2(os.fsencode(point), _MNT_DETACH)
-    else:
-        raise OSError(errno.EBUSY, f"could not detach other sessions' scratch: {foreign[:3]}")
-    # The project's own code (it computes targets) under an empty read-only tmpfs: the server
-    # has imported what the session runtime needs; nothing more may be read or imported.
-    for hidden in masks:
-        if os.path.isdir(hidden):
-            _mount(libc, b"tmpfs", hidden, b"tmpfs", _MS_RDONLY | _HARDENED, b"size=4k,mode=0555")
-    # The session's own tmpfs (scratch and io) is a submount: it stays writable.
+    mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            mine.close()
+            build()
+            held = os.open("/proc/self/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
+            socket.send_fds(theirs, [b"1"], [held])
+            code = 0
+        except BaseException as exc:  # noqa: BLE001 - report, never return into the server
+            with contextlib.suppress(BaseException):
+                theirs.send(f"0{type(exc).__name__}: {exc}".encode()[:500])
+        finally:
+            os._exit(code)
+    theirs.close()
+    try:
+        answer, fds, _, _ = socket.recv_fds(mine, 512, 1)
+        if answer != b"1" or len(fds) != 1:
+            for fd in fds:
+                os.close(fd)
+            raise OSError(errno.EIO, answer[1:].decode("utf-8", "replace") or "the helper died")
+        os.set_inheritable(fds[0], False)
+        return fds[0]
+    finally:
+        mine.close()
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+
+
+def build_view_template(private_root: Path, masks: tuple[str, ...] = ()) -> int:
+    """In the server, once: a mount namespace every session's view is copied from.
+
+    Built before any session exists, so it holds no session's scratch tmpfs: the server's
+    private dir read-only, the project's own code (it computes targets) under an empty read-only
+    tmpfs, every mount private (nothing made in a copy propagates anywhere). A session copies
+    this small namespace and moves only its own tmpfs in (:func:`enter_session_view`), so the
+    cost of a session does not depend on how many others are live. Returns a descriptor of the
+    namespace (inherited by every fork). Raises OSError where this cannot work: no mount API,
+    or a server whose root is not its namespace's root (a ``chroot``), where entering the
+    namespace would change what ``/`` means.
+    """
+    root = os.fsencode(os.path.realpath(private_root))
+
+    def build() -> None:
+        libc = _libc()
+        before = os.stat("/")
+        _check(libc.unshare(_CLONE_NEWNS), "unshare(CLONE_NEWNS)")
+        own = os.open("/proc/self/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            _check(libc.setns(own, _CLONE_NEWNS), "setns")  # what a session will do
+        finally:
+            os.close(own)
+        after = os.stat("/")
+        if (before.st_dev, before.st_ino) != (after.st_dev, after.st_ino):
+            raise OSError(errno.EXDEV, "the server's root is not its mount namespace's root (chroot)")
+        _mount(libc, b"none", "/", None, _MS_REC | _MS_PRIVATE, None)
+        for hidden in masks:
+            if os.path.isdir(hidden):
+                _mount(libc, b"tmpfs", hidden, b"tmpfs", _MS_RDONLY | _HARDENED, b"size=4k,mode=0555")
+        _mount(libc, root, root, None, _MS_BIND, None)
+        _mount(libc, b"none", root, None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY | _HARDENED, None)
+        probe = _check(
+            libc.syscall(_SYS_OPEN_TREE, _AT_FDCWD, root, _OPEN_TREE_CLONE | _OPEN_TREE_CLOEXEC),
+            "open_tree (Linux >= 5.2)",
+        )
+        os.close(probe)
+
+    return _fork_helper(build)
+
+
+def enter_session_view(template_fd: int, session_dir: Path) -> None:
+    """In the session process: a copy of the template with its own tmpfs moved in. O(1) mounts.
+
+    The session's tmpfs (mounted by the server on ``session_dir``, scratch and capture files)
+    is cloned as a detached mount before leaving the server's namespace, then attached at the
+    same path in the session's private copy of the template, on top of the read-only server dir.
+    Other sessions' scratch was never in the template, so nothing has to be detached, and the
+    server's many mounts are never copied.
+    """
+    libc = _libc()
     cwd = os.getcwd()
-    _mount(libc, os.fsencode(private_root), private_root, None, _MS_BIND | _MS_REC, None)
-    _mount(libc, b"none", private_root, None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY | _HARDENED, None)
-    with contextlib.suppress(OSError):
-        os.chdir(cwd)  # taken before the bind: name the scratch of this view instead
+    tree = _check(
+        libc.syscall(_SYS_OPEN_TREE, _AT_FDCWD, os.fsencode(session_dir), _OPEN_TREE_CLONE | _OPEN_TREE_CLOEXEC),
+        f"open_tree({session_dir})",
+    )
+    try:
+        _check(libc.setns(template_fd, _CLONE_NEWNS), "setns(view template)")
+        os.close(template_fd)
+        _check(libc.unshare(_CLONE_NEWNS), "unshare(CLONE_NEWNS)")  # our own copy: the template stays clean
+        _check(
+            libc.syscall(_SYS_MOVE_MOUNT, tree, b"", _AT_FDCWD, os.fsencode(session_dir), _MOVE_MOUNT_F_EMPTY_PATH),
+            f"move_mount({session_dir})",
+        )
+    finally:
+        os.close(tree)
+    os.chdir(cwd)  # setns moved us to the namespace's root; the path now names our tmpfs
 
 
 def scratch_usage(path: Path, max_entries: int = MAX_WALK_ENTRIES) -> tuple[int, int]:

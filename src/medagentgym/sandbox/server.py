@@ -26,6 +26,7 @@ import shutil
 import signal
 import socket
 import sys
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,7 @@ PRELOAD = (
 # Names every session namespace starts with (alias -> module).
 SEEDED = {"pd": "pandas", "np": "numpy", "sqlite3": "sqlite3", "json": "json", "math": "math"}
 MAX_CONTROL_MESSAGE = 1 << 20
+_MAX_PENDING_CLEANUP = 64  # past this many, one is removed per request even while busy
 
 
 @dataclass
@@ -95,6 +97,10 @@ class ForkServer:
         self.status_root = root / "status"
         self.layers = layers
         self.quota = "scratch_quota" in layers.names  # a tmpfs per session's scratch
+        # Descriptors a session needs until its layers ran (the mount view template's namespace).
+        self.layer_fds = frozenset(
+            fd for layer in layers.layers if (fd := getattr(layer, "template_fd", -1)) >= 0
+        )
         self.cgroups = _cgroup_plan(layers)  # a memory and a pids group per session
         self.jailed = "fs_jail" in layers.names  # each session builds its own root
         self.by_pid: dict[int, _SessionRecord] = {}
@@ -104,6 +110,9 @@ class ForkServer:
         self.server_pid = os.getpid()
         self._status_fd = -1
         self._wake_r = self._wake_w = -1
+        # Dirs and groups of reaped sessions, removed when no request waits (unmounting a tmpfs
+        # waits for an RCU grace period: a session open should not wait behind it).
+        self._cleanup: deque[tuple[Path, tuple[Path, ...]]] = deque()
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -118,6 +127,9 @@ class ForkServer:
         signal.set_wakeup_fd(self._wake_w, warn_on_full_buffer=False)
         signal.signal(signal.SIGCHLD, lambda signum, frame: None)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        # Sessions drop the project's modules from sys.modules (below); held here, they are not
+        # freed in every session (freeing touches, so copies, pages: ~0.4 MiB per session).
+        self._held_modules = tuple(sys.modules[name] for name in _project_module_names())
         gc.collect()
         gc.freeze()  # forked sessions then do not touch (and copy) the server's objects
         self.control.send(
@@ -140,7 +152,10 @@ class ForkServer:
 
     def _loop(self) -> None:
         while True:
-            readable, _, _ = select.select([self.control, self._wake_r], [], [])
+            idle_s = 0.0 if self._cleanup else None
+            readable, _, _ = select.select([self.control, self._wake_r], [], [], idle_s)
+            if self._cleanup and (not readable or len(self._cleanup) > _MAX_PENDING_CLEANUP):
+                self._remove_session_dir(*self._cleanup.popleft())
             if self._wake_r in readable:
                 with contextlib.suppress(BlockingIOError):
                     while os.read(self._wake_r, 512):
@@ -256,7 +271,7 @@ class ForkServer:
         ctx = ChildContext(
             scratch_dir=session_dir / "work",
             io_dir=session_dir / "io",
-            keep_fds=frozenset({conn.fileno()}),
+            keep_fds=frozenset({conn.fileno(), *self.layer_fds}),
             limits=limits,
             server_pid=self.server_pid,
             base_path=self.base_path,
@@ -322,7 +337,7 @@ class ForkServer:
     def _forget(self, record: _SessionRecord) -> None:
         self.by_pid.pop(record.pid, None)
         self.by_token.pop(record.token, None)
-        self._remove_session_dir(record.session_dir, record.groups)
+        self._cleanup.append((record.session_dir, record.groups))
         with contextlib.suppress(OSError):
             os.unlink(record.token, dir_fd=self._status_fd)
 
@@ -348,10 +363,15 @@ def _cgroup_plan(layers: PreparedLayers) -> CgroupPlan | None:
 _SESSION_MODULES = ("medagentgym.sandbox.runtime", "medagentgym.sandbox.protocol", "medagentgym.textfmt")
 
 
+def _project_module_names() -> list[str]:
+    return [
+        m for m in sys.modules if (m == "medagentgym" or m.startswith("medagentgym.")) and m not in _SESSION_MODULES
+    ]
+
+
 def _forget_project_modules() -> None:
-    for name in [m for m in sys.modules if m == "medagentgym" or m.startswith("medagentgym.")]:
-        if name not in _SESSION_MODULES:
-            del sys.modules[name]
+    for name in _project_module_names():
+        del sys.modules[name]
 
 
 def _kill_group(pgid: int) -> None:
@@ -390,6 +410,18 @@ def _set_up_cgroups(layers: PreparedLayers) -> PreparedLayers:
     return layers
 
 
+def _set_up_view_template(layers: PreparedLayers, root: Path) -> PreparedLayers:
+    """Build the scratch quota's mount view template; if that fails, run without the layer and say why."""
+    for layer in layers.layers:
+        if layer.name == "scratch_quota" and hasattr(layer, "build_template"):
+            try:
+                layer.build_template(root)
+            except OSError as exc:
+                kept = tuple(other for other in layers.layers if other is not layer)
+                return PreparedLayers(kept, {**layers.skipped, "scratch_quota": f"no private mount view: {exc}"})
+    return layers
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--control-fd", type=int, required=True)
@@ -414,6 +446,7 @@ def main(argv: list[str] | None = None) -> int:
             from medagentgym.sandbox.quota import own_mount_namespace
 
             own_mount_namespace()
+    layers = _set_up_view_template(layers, args.root)
     return ForkServer(control, args.root, layers).run()
 
 
