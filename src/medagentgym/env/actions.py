@@ -23,6 +23,8 @@ is an ``ActionParseError``.
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
@@ -412,7 +414,19 @@ def parse_action(raw: Any) -> Action:
 
 def tool_schemas(*, include_debug_hint: bool = False, include_fhir: bool = False) -> list[dict[str, Any]]:
     """OpenAI ``tools`` definitions, one function per action (the FHIR actions with
-    ``include_fhir``: for samples with a record store)."""
+    ``include_fhir``: for samples with a record store).
+
+    pydantic's JSON schemas take milliseconds to build and never change in a process, so they are
+    built once per variant; each caller gets its own copy (it may edit it)."""
+    return json.loads(_tool_schemas_json(include_debug_hint, include_fhir))  # a fresh copy, fast
+
+
+@functools.cache
+def _tool_schemas_json(include_debug_hint: bool, include_fhir: bool) -> str:
+    return json.dumps(_build_tool_schemas(include_debug_hint, include_fhir))
+
+
+def _build_tool_schemas(include_debug_hint: bool, include_fhir: bool) -> list[dict[str, Any]]:
     tools = []
     models = ACTION_MODELS + (FHIR_ACTION_MODELS if include_fhir else ())
     names = ACTION_NAMES + (FHIR_ACTION_NAMES if include_fhir else ())

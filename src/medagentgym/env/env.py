@@ -54,6 +54,7 @@ from medagentgym.env.actions import (
 )
 from medagentgym.env.inspect import DatabaseInspector, InspectionError, ResourceInspector
 from medagentgym.env.prompts import render_followup, render_task, system_prompt
+from medagentgym.env.warm import ask_warm_sessions
 from medagentgym.fhir import FhirEndpoint, FhirResponse, FhirStoreError, open_endpoint
 from medagentgym.fhir.service import reason
 from medagentgym.runs.schema import EpisodeStatus, StepRecord
@@ -94,6 +95,13 @@ class EnvConfig(BaseModel):
     action_format: Literal["json", "tools"] = "json"
     step_timeout_s: float = Field(default=30.0, gt=0)
     max_observation_chars: int = Field(default=8_000, ge=200)
+    # How the harness runs, not what an episode means: left out of dumps (a run's identity).
+    #: Warm sessions the env asks its server to keep ready for each sample's resources (servers
+    #: that offer ``prewarm``); 0 leaves the server's own setting alone.
+    warm_sessions: int = Field(default=0, ge=0, le=256, exclude=True)
+    #: Share database inspectors (schema, row counts, the search index) with every env of the
+    #: process (``inspect.shared_inspector``); False keeps them per env, as before.
+    shared_indexes: bool = Field(default=True, exclude=True)
 
 
 class _AnyText(spaces.Text):
@@ -137,7 +145,8 @@ class MedAgentEnv(gym.Env[str, Any]):
         self.observation_space = _AnyText(max_length=MAX_TEXT)
         self.action_space = _AnyText(max_length=MAX_TEXT)
         self._sandbox = sandbox
-        self._inspectors: dict[str, DatabaseInspector] = {}
+        # None: the process-wide inspectors (EnvConfig.shared_indexes); else this env's own.
+        self._inspectors: dict[str, DatabaseInspector] | None = None if self.config.shared_indexes else {}
         self._session: Session | None = None
         self.sample: Sample | None = None
         self.steps: list[StepRecord] = []
@@ -221,7 +230,10 @@ class MedAgentEnv(gym.Env[str, Any]):
         store = store_resource(sample)
         if store is not None:
             self._fhir = self._open_fhir(sample, store)
-        self._inspector = ResourceInspector(agent_resources(sample), self._inspectors)
+        resources = agent_resources(sample)
+        self._inspector = ResourceInspector(resources, self._inspectors)
+        if self.config.warm_sessions:
+            ask_warm_sessions(self.sandbox, resources, self.config.warm_sessions)
         observation = render_task(
             sample,
             action_format=self.config.action_format,

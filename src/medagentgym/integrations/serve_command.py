@@ -11,13 +11,6 @@ from typing import Annotated, Any
 
 import typer
 
-from medagentgym.integrations.server import (
-    ServeError,
-    ServeSettings,
-    check_bind,
-    create_app,
-)
-
 TOKEN_ENV = "MEDAGENTGYM_SERVE_TOKEN"
 
 
@@ -49,6 +42,9 @@ def serve_command(
 ) -> None:
     """Serve live MedAgentGym episodes over HTTP: the native API at /v1, AgentGym's at /agentgym,
     OpenEnv's at /openenv; the OpenAPI schema at /openapi.json and its page at /docs."""
+    # Here, not at the top: `medagentgym --help` registers this command without loading the env.
+    from medagentgym.integrations.server import ServeError, ServeSettings, check_bind, create_app
+
     try:
         check_bind(host, token)
         if action_format not in ("json", "tools"):

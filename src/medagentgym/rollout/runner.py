@@ -35,6 +35,7 @@ from pydantic import BaseModel, Field
 from medagentgym.catalog.sample import Sample
 from medagentgym.catalog.splits import stable_hash
 from medagentgym.env.env import EnvConfig, MedAgentEnv
+from medagentgym.env.warm import default_warm_sessions, server_options
 from medagentgym.policies.base import Policy, PolicyError, PolicyReply
 from medagentgym.rollout.progress import ProgressDisplay
 from medagentgym.runs.schema import StepRecord, Timing, TokenUsage, Trajectory
@@ -53,6 +54,13 @@ class RolloutConfig(BaseModel):
     max_episode_s: float | None = Field(default=None, gt=0)
     env: EnvConfig = Field(default_factory=EnvConfig)
     progress: bool = False
+    #: Warm sandbox sessions per (resources, limits) kept by a server the runner starts (a sandbox
+    #: with a pool); None: ``env.warm.default_warm_sessions(max_sessions)``, 0: no pool.
+    warm_sessions: int | None = Field(default=None, ge=0, le=256)
+
+    def pool_size(self) -> int:
+        """The warm sessions asked of the server (``warm_sessions`` or its default)."""
+        return default_warm_sessions(self.max_sessions) if self.warm_sessions is None else self.warm_sessions
 
 
 class EpisodeSink(Protocol):
@@ -326,7 +334,7 @@ async def rollout(
     summary = RunSummary()
     todo = plan_episodes(samples, sink, config.epochs, summary)
     owns_sandbox = sandbox is None
-    server = sandbox or SandboxServer()
+    server = sandbox or SandboxServer(**server_options(config.pool_size()))
     sessions = asyncio.Semaphore(config.max_sessions)
     model_calls = asyncio.Semaphore(config.max_model_calls)
     executor = ThreadPoolExecutor(max_workers=config.max_sessions, thread_name_prefix="episode")

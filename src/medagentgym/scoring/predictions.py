@@ -21,10 +21,12 @@ import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from medagentgym.catalog.sample import PredictionTask
+
+if TYPE_CHECKING:  # numpy is imported where a predictions file is graded, not with the scorer
+    import numpy as np
 
 #: Largest predictions file read back from a session (bytes).
 MAX_PREDICTIONS_BYTES = 2_000_000
@@ -80,6 +82,8 @@ def _number(text: str, where: str) -> float:
 
 def parse_predictions(text: str, task: PredictionTask) -> np.ndarray:
     """The score matrix (rows in ``task.ids`` order, one column per ``task.columns``)."""
+    import numpy as np
+
     if len(text.encode("utf-8", "replace")) > MAX_PREDICTIONS_BYTES:
         raise PredictionsError(f"the predictions file is over {MAX_PREDICTIONS_BYTES:,} bytes")
     expected_header = ",".join(("id", *task.columns))
@@ -143,6 +147,8 @@ def _binary_auroc(labels: np.ndarray, scores: np.ndarray) -> float | None:
 
 def label_matrix(kind: str, labels: Sequence, n_columns: int) -> np.ndarray:
     """Labels as a 0/1 matrix with one column per score column (one-vs-rest for multiclass)."""
+    import numpy as np
+
     if kind == "binary":
         return np.asarray(labels, dtype=int).reshape(-1, 1)
     if kind == "multiclass":
@@ -153,6 +159,8 @@ def label_matrix(kind: str, labels: Sequence, n_columns: int) -> np.ndarray:
 
 def auroc(kind: str, labels: Sequence, scores: np.ndarray, columns: Sequence[str]) -> tuple[float, dict[str, float]]:
     """The task's metric and its per-column AUROCs (columns lacking a class in the test set are left out)."""
+    import numpy as np
+
     scores = np.asarray(scores, dtype=float)
     if scores.ndim == 1:
         scores = scores[:, None]
