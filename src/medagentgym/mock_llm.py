@@ -24,7 +24,9 @@ replies carry several calls (the script's next actions), as models that ignore
 
 The server binds to 127.0.0.1 only. ``serve_mock`` runs it in a background thread;
 ``python -m medagentgym.mock_llm --port N`` runs it in its own process (benchmarks use that so
-its CPU time is not the client's).
+its CPU time is not the client's), and with ``--reuse-port`` several such processes share one
+port, the kernel spreading connections over them, for loads one process cannot answer.
+``GET /stats`` names the answering process and the most chat requests it held at once.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ import argparse
 import asyncio
 import hashlib
 import json
+import os
+import socket
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -104,12 +108,15 @@ class MockState:
     requests: list[RequestRecord] = field(default_factory=list)
     served: int = 0
     faults_served: dict[str, int] = field(default_factory=dict)
+    in_flight: int = 0  # chat requests being answered now, and the most at once
+    peak_in_flight: int = 0
 
     def reset(self) -> None:
         self.attempts.clear()
         self.requests.clear()
         self.served = 0
         self.faults_served.clear()
+        self.peak_in_flight = self.in_flight
 
 
 def _conversation_keys(body: dict[str, Any]) -> tuple[str, str, int]:
@@ -248,6 +255,12 @@ def create_app(
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
+    @app.get("/stats")
+    async def stats() -> dict[str, Any]:
+        # the pid tells apart the processes sharing a port (--reuse-port); the counters let a
+        # benchmark see how many requests the server held at once
+        return {"pid": os.getpid(), "served": state.served, "peak_in_flight": state.peak_in_flight}
+
     def refuse_key(authorization: str | None) -> Response | None:
         if state.require_key is None or authorization == f"Bearer {state.require_key}":
             return None
@@ -267,6 +280,14 @@ def create_app(
 
     @app.post("/v1/chat/completions")
     async def chat_completions(request: Request) -> Response:
+        state.in_flight += 1
+        state.peak_in_flight = max(state.peak_in_flight, state.in_flight)
+        try:
+            return await answer(request)
+        finally:
+            state.in_flight -= 1
+
+    async def answer(request: Request) -> Response:
         try:
             body = json.loads(await request.body())
         except ValueError:
@@ -352,6 +373,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--timeout-sleep-s", type=float, default=30.0)
     parser.add_argument("--models", default=None, help="comma-separated model names served (default: any)")
     parser.add_argument("--record", action="store_true", help="keep a log of requests (memory grows)")
+    parser.add_argument(
+        "--reuse-port", action="store_true",
+        help="bind with SO_REUSEPORT so that several mock processes share the port (the kernel spreads connections)",
+    )
+    parser.add_argument(
+        "--keep-alive-s", type=float, default=5.0,
+        help="seconds an idle connection stays open (uvicorn's and vLLM's default: 5)",
+    )
     args = parser.parse_args(argv)
     app = create_app(
         latency_s=args.latency_s,
@@ -361,9 +390,20 @@ def main(argv: Sequence[str] | None = None) -> None:
         record=args.record,
         models=[m.strip() for m in args.models.split(",") if m.strip()] if args.models else None,
     )
-    uvicorn.run(
-        app, host=HOST, port=args.port, log_level="warning", access_log=False, lifespan="off", backlog=4096
+    config = uvicorn.Config(
+        app, host=HOST, port=args.port, log_level="warning", access_log=False, lifespan="off", backlog=4096,
+        timeout_keep_alive=args.keep_alive_s,
     )
+    server = uvicorn.Server(config)
+    if not args.reuse_port:
+        server.run()
+        return
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    listener.bind((HOST, args.port))
+    listener.listen(4096)
+    server.run(sockets=[listener])
 
 
 if __name__ == "__main__":

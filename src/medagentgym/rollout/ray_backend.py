@@ -31,8 +31,14 @@ from medagentgym.rollout.runner import (
     plan_episodes,
     run_episode_async,
 )
+from medagentgym.env.warm import server_options
 from medagentgym.runs.schema import Trajectory
 from medagentgym.untrusted import model_json
+
+
+def _sandbox_options(config: RolloutConfig) -> dict[str, Any]:
+    """A worker's sandbox server is set up like the local runner's (its warm-session pool)."""
+    return server_options(config.pool_size())
 
 
 class EpisodeWorker:
@@ -46,11 +52,18 @@ class EpisodeWorker:
         self.config = RolloutConfig.model_validate_json(config_json)
         self.policy = make_policy(PolicySpec.model_validate(spec))
         self.run_id = run_id
-        self.sandbox = SandboxServer()
+        self.sandbox = SandboxServer(**_sandbox_options(self.config))
         self.executor = ThreadPoolExecutor(max_workers=self.config.max_sessions)
         self.model_calls_limit = model_calls
         self._model_calls: asyncio.Semaphore | None = None
         self._built: set[str] = set()
+        import ray
+
+        self.node_id = ray.get_runtime_context().get_node_id()
+
+    def node(self) -> str:
+        """The id of the Ray node this worker lives on."""
+        return self.node_id
 
     def _ensure_data(self, sample: Sample) -> None:
         if sample.dataset in self._built:
@@ -89,6 +102,30 @@ class EpisodeWorker:
         self.sandbox.close()
 
 
+def worker_homes(nodes: list[dict[str, Any]], count: int) -> list[str | None]:
+    """The node each of ``count`` workers goes to: the alive nodes with CPUs, in turn, each as
+    often as it has CPUs (one node's second CPU comes after every node's first). A worker asks
+    for no CPU, so Ray's own strategies pack them (both workers of a two-node run landed on one
+    node, with ``SPREAD`` too); None where no node reports a CPU (Ray decides)."""
+    cpus = {
+        str(n["NodeID"]): int(n.get("Resources", {}).get("CPU", 0))
+        for n in nodes
+        if n.get("Alive") and n.get("NodeID")
+    }
+    slots = sorted((k, node) for node, n in cpus.items() for k in range(n))
+    if not slots:
+        return [None] * count
+    return [slots[i % len(slots)][1] for i in range(count)]
+
+
+def _on_node(node_id: str | None) -> Any:
+    if node_id is None:
+        return "DEFAULT"
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    return NodeAffinitySchedulingStrategy(node_id=node_id, soft=True)  # elsewhere if that node is gone
+
+
 def run_rollouts_ray(
     samples: Iterable[Sample],
     spec: PolicySpec,
@@ -97,12 +134,15 @@ def run_rollouts_ray(
     *,
     address: str | None = None,
     workers: int | None = None,
+    placement: dict[str, int] | None = None,
 ) -> RunSummary:
     """Run every (sample, epoch) not in the sink on Ray workers; the driver writes the sink.
 
     ``address`` names an existing cluster; without it a local Ray instance is started (and
-    stopped again). ``workers`` defaults to the cluster's CPU count. ``config.max_sessions`` and
-    ``config.max_model_calls`` are global caps, split evenly over the workers.
+    stopped again). ``workers`` defaults to the cluster's CPU count; they are spread over the
+    nodes by their CPUs (``worker_homes``). ``config.max_sessions`` and
+    ``config.max_model_calls`` are global caps, split evenly over the workers. ``placement``, when
+    given, is filled with the number of episodes each node ran (by Ray node id).
     """
     import ray
 
@@ -126,12 +166,14 @@ def run_rollouts_ray(
         calls_per_actor = max(1, math.ceil(config.max_model_calls / count))
         actor_config = config.model_copy(update={"max_sessions": per_actor}).model_dump_json()
         remote = ray.remote(num_cpus=0)(EpisodeWorker)
+        homes = worker_homes(ray.nodes(), count)
         actors = [
-            remote.options(max_concurrency=per_actor).remote(
+            remote.options(max_concurrency=per_actor, scheduling_strategy=_on_node(home)).remote(
                 spec.model_dump(), actor_config, sink.run_id, calls_per_actor
             )
-            for _ in range(count)
+            for home in homes
         ]
+        nodes = ray.get([actor.node.remote() for actor in actors]) if placement is not None else []
         pending: dict[Any, int] = {}  # object ref -> actor index
         load = [0] * count  # episodes in flight per actor
         queue = deque(todo)
@@ -143,6 +185,8 @@ def run_rollouts_ray(
                     sample, epoch = queue.popleft()
                     pending[actors[target].run.remote(model_json(sample), epoch)] = target
                     load[target] += 1
+                    if placement is not None:
+                        placement[nodes[target]] = placement.get(nodes[target], 0) + 1
                 done, _ = ray.wait(list(pending), num_returns=1)
                 for ref in done:
                     load[pending.pop(ref)] -= 1
