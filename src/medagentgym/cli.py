@@ -32,7 +32,7 @@ from medagentgym.catalog.selection import (
     find_sample,
     select_samples,
 )
-from medagentgym.env.env import EnvConfig
+from medagentgym.catalog.corpus_command import corpus_app  # its commands import pyarrow lazily
 from medagentgym.integrations.serve_command import serve_command
 from medagentgym.paths import cache_dir
 from medagentgym.policies.models_command import models_app
@@ -51,6 +51,7 @@ app.add_typer(fhir_app, name="fhir")
 app.add_typer(export_app, name="export")
 app.add_typer(train_app, name="train")
 app.add_typer(models_app, name="models")
+app.add_typer(corpus_app, name="corpus")
 app.command("serve")(serve_command)
 app.command("import")(import_command)
 # Piped output (logs, CI) gets a width that fits the report tables instead of rich's 80 columns.
@@ -111,24 +112,31 @@ def _check_settings(
 @tasks_app.command("list")
 def tasks_list(
     dataset: Annotated[Optional[str], typer.Option("--dataset", "-d", help="Only this dataset.")] = None,
+    scale: Annotated[str, typer.Option(help="default, full (the paper's full split) or leaderboard.")] = "default",
 ) -> None:
     """Datasets, their categories and instance counts per split."""
+    from medagentgym.catalog.dataset import SCALES, category_counts
+
+    _one_of(scale, "--scale", SCALES)
     try:
         datasets = [get_dataset(dataset)] if dataset else all_datasets()
     except UnknownDatasetError as exc:
         raise _fail(str(exc)) from None
-    table = Table(title="MedAgentGym task catalog")
+    table = Table(title="MedAgentGym task catalog" + ("" if scale == "default" else f" ({scale} scale)"))
     for column in ("dataset", "category", "answer type", *SPLITS):
         table.add_column(column, justify="right" if column in SPLITS else "left")
     totals = dict.fromkeys(SPLITS, 0)
+    n_categories = 0
     for ds in datasets:
+        by_split = {s: category_counts(ds, s, scale) for s in SPLITS}  # type: ignore[arg-type]
         for category in ds.categories():
-            counts = [category.count(s) for s in SPLITS]
+            counts = [by_split[s][category.name] for s in SPLITS]
+            n_categories += any(counts)
             for split, n in zip(SPLITS, counts, strict=True):
                 totals[split] += n
             table.add_row(ds.name, category.name, category.answer_type.value, *map(str, counts))
     table.add_section()
-    table.add_row("total", "", "", *(str(totals[s]) for s in SPLITS))
+    table.add_row("total", f"{n_categories} categories", "", *(str(totals[s]) for s in SPLITS))
     console.print(table)
 
 
@@ -169,7 +177,16 @@ def _selection(
     limit_per_category: int | None,
     seed: int,
     samples: Path | None,
+    scale: str = "default",
+    corpus: Path | None = None,
 ) -> Selection:
+    from medagentgym.catalog.dataset import SCALES
+
+    _one_of(scale, "--scale", SCALES)
+    if corpus is not None and samples is not None:
+        raise _fail("--corpus and --samples are two sample sources: give one")
+    if corpus is not None and scale != "default":
+        raise _fail("--scale applies to generated samples; a --corpus has its own scale")
     return Selection(
         datasets=dataset or [],
         categories=category or [],
@@ -177,7 +194,15 @@ def _selection(
         limit_per_category=limit_per_category,
         seed=seed,
         samples_file=str(samples) if samples else None,
+        scale=scale,  # type: ignore[arg-type]
+        corpus=str(corpus) if corpus else None,
     )
+
+
+ScaleOpt = Annotated[str, typer.Option(help="default, full (the paper's full split) or leaderboard.")]
+CorpusOpt = Annotated[
+    Optional[Path], typer.Option(help="A corpus folder (`medagentgym corpus build`) as the sample source.")
+]
 
 
 def _check_splits(splits: list[str] | None) -> None:
@@ -323,8 +348,14 @@ def run_cmd(
     limit_per_category: Annotated[Optional[int], typer.Option(help="Samples per category.")] = 2,
     seed: Annotated[int, typer.Option(help="Generation seed of the samples.")] = 0,
     samples: Annotated[Optional[Path], typer.Option(help="Imported samples JSONL instead.")] = None,
+    scale: ScaleOpt = "default",
+    corpus: CorpusOpt = None,
     epochs: Annotated[int, typer.Option("--epochs", "-k", help="Episodes per sample (K).")] = 1,
     concurrency: Annotated[int, typer.Option(help="Episodes (sandbox sessions) alive at once.")] = 8,
+    warm_sessions: Annotated[
+        Optional[int],
+        typer.Option(help="Sandbox sessions kept forked and hardened ahead of need (default: min(concurrency, 8); 0: none)."),
+    ] = None,
     max_model_calls: Annotated[Optional[int], typer.Option(help="Model calls in flight (default: concurrency).")] = None,
     episode_timeout: Annotated[Optional[float], typer.Option(help="Wall-clock limit per episode, s.")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Run folder (resumes if it exists).")] = None,
@@ -370,6 +401,7 @@ def run_cmd(
     (endpoint unreachable, key refused, unknown model), and 1 when every episode this invocation
     wrote ended in an infrastructure error (the folder keeps them; a resume retries them).
     """
+    from medagentgym.env.env import EnvConfig  # the env (gymnasium, numpy) only for a run
     from medagentgym.policies import PolicySpec, UnknownPolicyError, make_policy, preflight
     from medagentgym.policies.base import PreflightError
     from medagentgym.rollout import RolloutConfig
@@ -389,6 +421,7 @@ def run_cmd(
     for value, flag, minimum in (
         (epochs, "--epochs", 1),
         (concurrency, "--concurrency", 1),
+        (warm_sessions, "--warm-sessions", 0),
         (max_model_calls, "--max-model-calls", 1),
         (max_turns, "--max-turns", 1),
         (limit_per_category, "--limit-per-category", 1),
@@ -397,6 +430,8 @@ def run_cmd(
     ):
         _at_least(value, flag, minimum)
     _at_least(episode_timeout, "--episode-timeout", 0, above=True)
+    if warm_sessions is not None and warm_sessions > 256:
+        raise _fail(f"--warm-sessions {warm_sessions}: out of range (accepted: <= 256)")
     _at_least(request_timeout, "--request-timeout", 0, above=True)
     given = _policy_options(
         policy, action_format, model, base_url, api_key_env, temperature, top_p, max_tokens, request_timeout
@@ -404,10 +439,10 @@ def run_cmd(
     given.update(_openai_options(policy, given, price_input, price_output, context_window, extra_body, seeded))
     spec = PolicySpec(name=policy, options={**given, **_key_values(policy_option or [], "--policy-option")})
     _check_taken(policy, spec.options)
-    selection = _selection(dataset, category, split, limit_per_category, seed, samples)
+    selection = _selection(dataset, category, split, limit_per_category, seed, samples, scale, corpus)
     try:
         chosen = list(select_samples(selection))
-    except (UnknownDatasetError, SamplesFileError, ValueError) as exc:
+    except (UnknownDatasetError, SamplesFileError, ValueError) as exc:  # CorpusError is a ValueError
         raise _fail(str(exc)) from None
     if not chosen:
         raise _fail("the selection holds no samples")
@@ -421,6 +456,7 @@ def run_cmd(
         config = RolloutConfig(
             epochs=epochs,
             max_sessions=concurrency,
+            warm_sessions=warm_sessions,
             max_model_calls=max_model_calls or concurrency,
             max_episode_s=episode_timeout,
             env=env_config,
@@ -494,7 +530,16 @@ def _identity_selection(selection: Selection) -> dict[str, object]:
     resume from another directory is the same run."""
     if selection.samples_file:
         selection = selection.model_copy(update={"samples_file": str(Path(selection.samples_file).resolve())})
-    return selection.model_dump()
+    # scale and corpus are recorded only when set, so runs made before they existed still resume;
+    # a corpus by its version, so the run cites the instances it ran on
+    dump = selection.model_dump(exclude={"scale", "corpus"})
+    if selection.scale != "default":
+        dump["scale"] = selection.scale
+    if selection.corpus:
+        from medagentgym.catalog.corpus import checked_manifest
+
+        dump["corpus"] = checked_manifest(Path(selection.corpus)).corpus_version
+    return dump
 
 
 @app.command("report")
@@ -572,22 +617,37 @@ def validate_cmd(
     ] = None,
     seed: int = 0,
     samples: Annotated[Optional[Path], typer.Option(help="Validate imported samples instead.")] = None,
-    concurrency: Annotated[int, typer.Option(help="Episodes at once.")] = 4,
+    scale: ScaleOpt = "default",
+    corpus: CorpusOpt = None,
+    concurrency: Annotated[int, typer.Option(help="Episodes at once (per worker).")] = 4,
+    workers: Annotated[int, typer.Option(help="Worker processes (each with its own sandbox server).")] = 1,
+    out: Annotated[
+        Optional[Path], typer.Option(help="Keep the episodes in this run folder; rerunning continues a killed validation.")
+    ] = None,
     progress: Annotated[bool, typer.Option(help="Show a live progress line.")] = True,
 ) -> None:
     """Run the oracle over the catalog: every sample must score 1 (exit 1 otherwise)."""
-    from medagentgym.validation import validate
+    from medagentgym.runs.store import RunLockedError
+    from medagentgym.validation import ValidationWorkerError, validate
 
     _check_splits(split)
     _at_least(limit_per_category, "--limit-per-category", 1)
     _at_least(concurrency, "--concurrency", 1)
+    _at_least(workers, "--workers", 1)
     _at_least(seed, "--seed", 0)
-    selection = _selection(dataset, category, split or list(SPLITS), limit_per_category, seed, samples)
+    selection = _selection(dataset, category, split or list(SPLITS), limit_per_category, seed, samples, scale, corpus)
     try:
-        result = validate(selection, concurrency=concurrency, progress=progress)
-    except (UnknownDatasetError, SamplesFileError, ValueError) as exc:
-        raise _fail(str(exc)) from None
-    console.print(result.table())
+        result = validate(selection, concurrency=concurrency, progress=progress, workers=workers, out=out)
+    except (UnknownDatasetError, SamplesFileError, ValueError, RunLockedError, ValidationWorkerError) as exc:
+        raise _fail(str(exc)) from None  # CorpusError, ManifestError and RunIdentityError are ValueErrors
+    except OSError as exc:
+        raise _fail(f"{out}: cannot open the run folder ({exc.strerror or exc})") from None
+    if len(result.counts) <= 200:
+        console.print(result.table())
+    if len(result.counts) > 200 or workers > 1:
+        console.print(result.dataset_table())
+    resumed = f", {result.resumed} found done in {escape(clean_text(str(out)))}" if result.resumed else ""
+    console.print(f"validated {result.total} samples in {result.wall_s:.1f}s{resumed}")
     if result.failures:
         for failure in result.failures[:20]:
             err.print(f"[red]FAIL[/] {escape(clean_text(failure))}")

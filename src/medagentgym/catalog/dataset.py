@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -108,6 +108,28 @@ class Dataset(Protocol):
         ...
 
 
+#: How many samples a selection takes of each category: the default catalog (``Category.counts``),
+#: the paper's full split (``Category.full_counts``) or the leaderboard subset of it
+#: (``catalog/leaderboard.py``: a prefix of the full split in each category).
+Scale = Literal["default", "full", "leaderboard"]
+SCALES: tuple[Scale, ...] = ("default", "full", "leaderboard")
+
+
+def category_counts(dataset: Dataset, split: Split, scale: Scale = "default") -> dict[str, int]:
+    """Samples of each category of ``dataset`` in ``split`` at ``scale``, in category order."""
+    categories = dataset.categories()
+    if scale == "default":
+        return {c.name: c.count(split) for c in categories}
+    full = {c.name: c.count(split, full=True) for c in categories}
+    if scale == "full":
+        return full
+    if scale == "leaderboard":
+        from medagentgym.catalog.leaderboard import category_shares
+
+        return category_shares(dataset.name, split, full)
+    raise ValueError(f"unknown scale {scale!r} (accepted: {', '.join(SCALES)})")
+
+
 def iter_samples(
     dataset: Dataset,
     *,
@@ -115,17 +137,17 @@ def iter_samples(
     split: Split = "test",
     limit_per_category: int | None = None,
     seed: int = 0,
+    scale: Scale = "default",
 ) -> Iterator[Sample]:
-    """Every sample of a dataset (or some categories), in a stable order."""
+    """Every sample of a dataset (or some categories) at ``scale``, in a stable order."""
     wanted = set(categories) if categories is not None else None
-    for category in dataset.categories():
-        if wanted is not None and category.name not in wanted:
+    for name, n in category_counts(dataset, split, scale).items():
+        if wanted is not None and name not in wanted:
             continue
-        n = category.count(split)
         if limit_per_category is not None:
             n = min(n, limit_per_category)
         for index in range(n):
-            yield dataset.generate(category.name, split, index, seed)
+            yield dataset.generate(name, split, index, seed)
 
 
 # --------------------------------------------------------------------------- import checks

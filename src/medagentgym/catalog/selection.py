@@ -14,14 +14,22 @@ from typing import overload
 
 from pydantic import BaseModel, ValidationError
 
-from medagentgym.catalog.dataset import Category, Dataset, iter_samples
+from medagentgym.catalog.dataset import SCALES, Category, Dataset, Scale, category_counts, iter_samples
 from medagentgym.catalog.registry import close_names, did_you_mean, get_dataset
-from medagentgym.catalog.sample import SPLITS, Sample, Split
+from medagentgym.catalog.sample import SPLITS, Sample, Split, make_sample_id
 from medagentgym.untrusted import iter_jsonl
 
 
 class Selection(BaseModel):
-    """Generated samples by dataset/category/split/count/seed, or an imported samples file."""
+    """Generated samples by dataset/category/split/count/seed, a built corpus, or an imported
+    samples file.
+
+    ``scale`` says how many samples each category has (``catalog.dataset.Scale``: the default
+    catalog, the paper's full split, or its leaderboard subset). ``corpus`` is a folder written by
+    ``medagentgym corpus build``: the samples are read from it (checked against its manifest)
+    instead of generated, so a run cites the corpus's version; the corpus's own scale applies and
+    ``datasets``/``categories``/``splits``/``limit_per_category`` filter it.
+    """
 
     datasets: list[str] = []
     categories: list[str] = []
@@ -29,6 +37,8 @@ class Selection(BaseModel):
     limit_per_category: int | None = None
     seed: int = 0
     samples_file: str | None = None
+    scale: Scale = "default"
+    corpus: str | None = None
 
 
 class SamplesFileError(ValueError):
@@ -118,10 +128,8 @@ def read_samples_file(path: Path) -> list[Sample]:
     return samples
 
 
-def select_samples(selection: Selection) -> Iterator[Sample]:
-    if selection.samples_file:
-        yield from read_samples_file(Path(selection.samples_file))
-        return
+def _wanted(selection: Selection) -> Iterator[tuple[Dataset, Sequence[str] | None]]:
+    """Each selected dataset (checked) with the selected categories it has (None: all of them)."""
     from medagentgym.catalog.registry import dataset_names
 
     for split in selection.splits:
@@ -133,6 +141,31 @@ def select_samples(selection: Selection) -> Iterator[Sample]:
         wanted: Sequence[str] | None = [c for c in selection.categories if c in known] or None
         if selection.categories and wanted is None:
             continue
+        yield dataset, wanted
+
+
+def _from_corpus(selection: Selection) -> Iterator[Sample]:
+    from medagentgym.catalog.corpus import load_corpus
+
+    for split in selection.splits:
+        check_split(split)
+        yield from load_corpus(
+            Path(selection.corpus or ""),
+            split,
+            datasets=selection.datasets or None,
+            categories=selection.categories or None,
+            limit_per_category=selection.limit_per_category,
+        )
+
+
+def select_samples(selection: Selection) -> Iterator[Sample]:
+    if selection.samples_file:
+        yield from read_samples_file(Path(selection.samples_file))
+        return
+    if selection.corpus:
+        yield from _from_corpus(selection)
+        return
+    for dataset, wanted in _wanted(selection):
         for split in selection.splits:
             yield from iter_samples(
                 dataset,
@@ -140,7 +173,36 @@ def select_samples(selection: Selection) -> Iterator[Sample]:
                 split=split,
                 limit_per_category=selection.limit_per_category,
                 seed=selection.seed,
+                scale=selection.scale,
             )
+
+
+def selected_ids(selection: Selection) -> list[str]:
+    """The ids ``select_samples`` yields, in the same order, without generating a sample (read
+    from the corpus or the samples file when the selection has one): what a resumable validation
+    plans and checks off before any worker generates anything."""
+    if selection.samples_file or selection.corpus:
+        if selection.corpus and not selection.samples_file:
+            from medagentgym.catalog.corpus import corpus_ids
+
+            return corpus_ids(
+                Path(selection.corpus),
+                selection.splits,
+                datasets=selection.datasets or None,
+                categories=selection.categories or None,
+                limit_per_category=selection.limit_per_category,
+            )
+        return [sample.id for sample in select_samples(selection)]
+    ids: list[str] = []
+    for dataset, wanted in _wanted(selection):
+        for split in selection.splits:
+            for name, n in category_counts(dataset, split, selection.scale).items():
+                if wanted is not None and name not in wanted:
+                    continue
+                if selection.limit_per_category is not None:
+                    n = min(n, selection.limit_per_category)
+                ids.extend(make_sample_id(dataset.name, name, split, index, selection.seed) for index in range(n))
+    return ids
 
 
 #: Digits of a seed or index in a sample id: more is never a real sample (and would make
@@ -222,6 +284,7 @@ def checked_selection(
     limit_per_category: int | None = None,
     seed: int = 0,
     samples_file: str | None = None,
+    scale: str = "default",
 ) -> Selection:
     """A Selection from the arguments library users type, checked at the edge.
 
@@ -231,6 +294,8 @@ def checked_selection(
     and every adapter that takes a selection.
     """
     check_split(split)
+    if scale not in SCALES:
+        raise ValueError(f"scale {scale!r}: unknown scale (accepted: {', '.join(SCALES)})")
     datasets = [dataset] if isinstance(dataset, str) else list(dataset or [])
     categories = [category] if isinstance(category, str) else list(category or [])
     if not samples_file:
@@ -244,4 +309,5 @@ def checked_selection(
         limit_per_category=limit_per_category,
         seed=seed,
         samples_file=samples_file,
+        scale=scale,  # type: ignore[arg-type]
     )
