@@ -13,4 +13,10 @@ if [ "$#" -eq 0 ]; then
     bash scripts/setup.sh test-verifiers
   "${VENV}-verifiers/bin/python" -m pytest -q -p no:cacheprovider tests/integrations/test_verifiers.py
 fi
+if [ "$#" -eq 0 ]; then
+  # The whole suite on every core (pytest-xdist; a file's tests stay on one worker, so module
+  # fixtures are built once). Workers share the session's cache (tests/conftest.py), and data
+  # builds take a lock, so nothing is built twice. MEDAGENTGYM_TEST_WORKERS=0 runs in one process.
+  set -- -n "${MEDAGENTGYM_TEST_WORKERS:-logical}" --dist loadfile
+fi
 "$VENV/bin/python" -m pytest -q "$@"

@@ -12,7 +12,10 @@ from pathlib import Path
 import pytest
 
 # Built data must never land in the user's real cache during tests; a cache made here is removed
-# when the session ends (set MEDAGENTGYM_CACHE yourself to keep one between runs).
+# when the session ends (set MEDAGENTGYM_CACHE yourself to keep one between runs). Under
+# pytest-xdist the controller makes it before starting the workers, which inherit the variable:
+# every worker shares one cache (builds take a lock, see world/build.py) and only the controller
+# removes it.
 _OWN_CACHE = None if os.environ.get("MEDAGENTGYM_CACHE") else tempfile.mkdtemp(prefix="medagentgym-test-cache-")
 if _OWN_CACHE is not None:
     os.environ["MEDAGENTGYM_CACHE"] = _OWN_CACHE

@@ -75,6 +75,38 @@ def test_build_is_idempotent_atomic_and_stamped(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["w.sqlite"]  # no temp files left
 
 
+def test_concurrent_builders_build_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two builders of one target at once (the test suite's workers, corpus build's processes):
+    one writes, the other waits on the lock and then finds the stamp in place."""
+    import threading
+
+    from medagentgym.world import build as build_module
+
+    writes: list[int] = []
+    started = threading.Barrier(2)
+    real_write = build_module.write_world
+
+    def counted(tmp: Path, **kwargs: object) -> None:
+        writes.append(1)
+        real_write(tmp, **kwargs)
+
+    monkeypatch.setattr(build_module, "write_world", counted)
+    target = tmp_path / "w.sqlite"
+
+    def builder() -> None:
+        started.wait()
+        build_world(path=target, n_patients=30)
+
+    threads = [threading.Thread(target=builder) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(writes) == 1
+    assert stamp_of(target) == world_stamp(n_patients=30)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w.sqlite"]
+
+
 def test_a_view_may_not_copy_hidden_tables(world: Path, tmp_path: Path) -> None:
     def leak(c: sqlite3.Connection) -> None:
         c.execute("create table latent as select * from world.latent")

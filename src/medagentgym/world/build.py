@@ -7,17 +7,22 @@ SELECT`` from the world attached read-only. Both carry a stamp in ``PRAGMA user_
 the view's DDL and population SQL), so a changed input rebuilds and an unchanged one is skipped.
 
 Files are written under a temporary name beside the target and moved into place with
-``os.replace``: a killed or concurrent build never leaves half a database.
+``os.replace``: a killed or concurrent build never leaves half a database. Concurrent builders
+(the test suite's workers, ``corpus build``'s processes) take a lock file beside the target, so
+one builds and the others wait for it and then find the stamp in place.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import functools
+import hashlib
 import inspect
 import os
 import sqlite3
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from medagentgym.catalog.splits import stable_hash
@@ -105,8 +110,30 @@ def stamp_of(path: Path) -> int | None:
         return None
 
 
-def _write_atomically(target: Path, stamp: int, write: Callable[[Path], None]) -> None:
+@contextlib.contextmanager
+def _build_lock(target: Path) -> Iterator[None]:
+    """Exclusive while one process builds ``target``; others block here, then re-read the stamp.
+
+    The lock file lives in the system's temp dir, named by the target's path, so a build leaves
+    nothing beside the database (and a read-only data dir still builds elsewhere)."""
     target.parent.mkdir(parents=True, exist_ok=True)
+    name = hashlib.sha256(os.fsencode(os.path.realpath(target))).hexdigest()[:24]
+    with open(Path(tempfile.gettempdir()) / f"medagentgym-build-{name}.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _write_atomically(target: Path, stamp: int, write: Callable[[Path], None], *, force: bool = False) -> None:
+    with _build_lock(target):
+        if not force and stamp_of(target) == stamp:  # another process built it while we waited
+            return
+        _write_unlocked(target, stamp, write)
+
+
+def _write_unlocked(target: Path, stamp: int, write: Callable[[Path], None]) -> None:
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}-", suffix=".sqlite.tmp", dir=target.parent)
     os.close(fd)
     tmp = Path(tmp_name)
@@ -143,7 +170,9 @@ def build_world(
     target = path or world_path(n_patients)
     stamp = world_stamp(seed, n_patients)
     if force or stamp_of(target) != stamp:
-        _write_atomically(target, stamp, lambda tmp: write_world(tmp, seed=seed, n_patients=n_patients))
+        _write_atomically(
+            target, stamp, lambda tmp: write_world(tmp, seed=seed, n_patients=n_patients), force=force
+        )
     return target
 
 
@@ -203,5 +232,5 @@ def build_view(
         finally:
             con.close()
 
-    _write_atomically(target, stamp, write)
+    _write_atomically(target, stamp, write, force=force)
     return target
