@@ -303,6 +303,23 @@ def test_building_into_a_folder_that_holds_something_else_is_refused(tmp_path: P
     assert (junk / "notes.txt").read_text() == "mine"
 
 
+def test_a_corpus_inside_the_data_cache_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sandbox sessions may read the data cache (bubblewrap binds it whole): the hidden targets
+    of a corpus must never be written there, even through a relative or dotted path."""
+    from medagentgym.paths import cache_dir
+
+    monkeypatch.setattr(corpus_module, "category_counts", _tiny_counts)
+    cache = cache_dir()
+    for out in (cache, cache / "corpora" / "full", cache / "x" / ".." / "corpus"):
+        with pytest.raises(CorpusError, match="inside the data cache"):
+            build_corpus(out, scale="full", datasets=["medcalcbench"], workers=1)
+        assert not (cache / "corpora").exists() and not (cache / "corpus").exists()
+    monkeypatch.chdir(cache)
+    refused = runner.invoke(app, ["corpus", "build", "-d", "medcalcbench", "--workers", "1", "--out", "c"])
+    assert refused.exit_code == 2 and refused.output.strip().startswith("error:") and "data cache" in refused.output
+    assert not (cache / "c").exists()
+
+
 def test_corpus_build_and_verify_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(corpus_module, "category_counts", _tiny_counts)
     monkeypatch.delenv("MEDAGENTGYM_WORLD_PATIENTS", raising=False)  # restored whatever --world-patients does

@@ -413,6 +413,20 @@ def _differences(before: BuildSettings, now: BuildSettings) -> str:
     return "; ".join(f"{key}: {old[key]!r} -> {new[key]!r}" for key in old if old[key] != new.get(key))
 
 
+def _refuse_inside_cache(out: Path) -> None:
+    """A corpus holds every target and reference solution (``hidden/``): never inside the data
+    cache, which sandbox sessions may read at some isolation levels (bubblewrap binds it whole)."""
+    from medagentgym.paths import cache_dir
+
+    cache = Path(os.path.realpath(cache_dir()))
+    target = Path(os.path.realpath(out))
+    if target == cache or cache in target.parents:
+        raise CorpusError(
+            f"{out}: inside the data cache ({cache}), which agent code in the sandbox may read; "
+            "a corpus holds the hidden targets, so build it elsewhere (another --out)"
+        )
+
+
 def build_corpus(
     out: Path,
     *,
@@ -426,6 +440,7 @@ def build_corpus(
     its manifest. The world is the one ``MEDAGENTGYM_WORLD_PATIENTS`` selects."""
     say = log or (lambda line: None)
     out = Path(out)
+    _refuse_inside_cache(out)
     settings = current_settings(scale, datasets=datasets, seed=seed)
     finished = _check_folder(out, settings)
     if finished is not None:
